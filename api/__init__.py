@@ -1,0 +1,1 @@
+"""REST API over Pinot. Built in the API issue."""

@@ -1,0 +1,1 @@
+"""Shared models, topic names and settings: the one source of truth for every component."""

@@ -1,0 +1,1 @@
+"""E-commerce event generator (Kafka producer). Built in the pipeline issue."""

@@ -1,0 +1,1 @@
+"""Engine definitions: how each Apache engine is configured, started and probed for readiness."""

@@ -1,0 +1,105 @@
+"""What every engine provides to the stack: its processes, how to prepare them, how to tell it is ready."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.settings import Settings
+from stack.process import ProcessSpec, RunningProcess, Supervisor, tail
+
+
+@dataclass(frozen=True)
+class Probe:
+    ready: bool
+    detail: str
+
+
+class EngineStartError(RuntimeError):
+    """An engine did not become ready; names the engine, the reason and the log to read."""
+
+    def __init__(self, engine: str, reason: str, log_file: Path) -> None:
+        self.engine, self.reason, self.log_file = engine, reason, log_file
+        super().__init__(
+            f"{engine} failed to start: {reason}\n"
+            f"log: {log_file}\n--- last lines ---\n{tail(log_file, 25)}"
+        )
+
+
+class Engine(ABC):
+    """One engine of the stack. Subclasses define processes (in start order) and readiness probes."""
+
+    name: str
+
+    def __init__(self, settings: Settings, java_home: Path) -> None:
+        self.settings = settings
+        self.java_home = java_home
+        self.home = settings.run_dir / self.name
+        self.log_dir = settings.run_dir / "logs"
+
+    @property
+    @abstractmethod
+    def process_names(self) -> list[str]:
+        """Names of this engine's processes, in start order."""
+
+    @abstractmethod
+    def spec(self, process: str) -> ProcessSpec:
+        """How to launch one of this engine's processes."""
+
+    @abstractmethod
+    def probe(self) -> Probe:
+        """Is the engine ready to serve? Cheap, never raises."""
+
+    def probe_process(self, process: str) -> Probe:
+        """Readiness of one process, waited on before the next one starts. Default: no gate."""
+        return Probe(True, "started")
+
+    def prepare(self) -> None:
+        """Write configuration and format storage. Called before every start; must be idempotent."""
+
+    def urls(self) -> dict[str, str]:
+        return {}
+
+    def log_file(self, process: str) -> Path:
+        return self.log_dir / f"{process}.log"
+
+    def start(self, supervisor: Supervisor) -> Probe:
+        """Start whatever is not running yet and wait until the engine is ready."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        timeout = self.settings.startup_timeout_s
+        started: list[RunningProcess] = []
+        for process in self.process_names:
+            proc = supervisor.start(self.spec(process))
+            started.append(proc)
+            self._wait(supervisor, started, lambda p=process: self.probe_process(p), timeout, proc.log_file)
+        return self._wait(supervisor, started, self.probe, timeout, started[-1].log_file)
+
+    def _wait(
+        self,
+        supervisor: Supervisor,
+        started: list[RunningProcess],
+        probe: Callable[[], Probe],
+        timeout_s: float,
+        log_file: Path,
+    ) -> Probe:
+        """Poll `probe` until ready; fail early if one of our processes died meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.1
+        last = Probe(False, "not probed yet")
+        while time.monotonic() < deadline:
+            last = probe()
+            if last.ready:
+                return last
+            for proc in started:
+                if supervisor.find(proc.name) is None:
+                    raise EngineStartError(self.name, f"process {proc.name} exited during start-up", proc.log_file)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        raise EngineStartError(self.name, f"not ready after {timeout_s:.0f}s ({last.detail})", log_file)
+
+    def java(self) -> str:
+        return str(self.java_home / "bin" / "java")
