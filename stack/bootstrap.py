@@ -51,7 +51,8 @@ def ensure_venv() -> None:
             wanted = " or ".join(f"{a}.{b}" for a, b in SUPPORTED_PYTHONS)
             sys.exit(
                 f"[setup] Python {sys.version_info.major}.{sys.version_info.minor} cannot install "
-                f"apache-flink {versions().flink}; run the set-up with Python {wanted} (make PYTHON=python3.11)."
+                f"apache-flink {versions().flink}; run the set-up with Python {wanted} "
+                "(e.g. make PYTHON=python3.11)."
             )
         _log(f"creating virtualenv {venv}")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -91,7 +92,17 @@ def ensure_jars(component: str, java_home: Path) -> None:
     # Resolve into a scratch folder and rename at the end: an interrupted run never looks complete.
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as scratch:
         out = Path(scratch) / "lib"
-        cmd = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom), "package", f"-Drta.lib.dir={out}", f"-Drta.work.dir={scratch}/work"]
+        cmd = [
+            mvn,
+            "-q",
+            "-B",
+            "-Dstyle.color=never",
+            "-f",
+            str(pom),
+            "package",
+            f"-Drta.lib.dir={out}",
+            f"-Drta.work.dir={scratch}/work",
+        ]
         cmd += [f"-D{k}={val}" for k, val in props.items()]
         env = {**os.environ, "JAVA_HOME": str(java_home)}
         subprocess.run(cmd, check=True, env=env)

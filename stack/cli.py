@@ -41,8 +41,14 @@ def _print_status(statuses: list[EngineStatus]) -> None:
         for i, (name, proc) in enumerate(st.processes.items()):
             rss = f"{proc.rss_bytes() / 2**20:,.0f} MiB" if proc else "-"
             ready = ("[green]yes[/green]" if st.ready else "[red]no[/red]") if i == 0 else ""
-            table.add_row(st.name if i == 0 else "", name, str(proc.pid) if proc else "stopped", rss, ready,
-                          st.probe.detail if i == 0 else "")
+            table.add_row(
+                st.name if i == 0 else "",
+                name,
+                str(proc.pid) if proc else "stopped",
+                rss,
+                ready,
+                st.probe.detail if i == 0 else "",
+            )
     console.print(table)
     urls = {k: v for st in statuses for k, v in st.urls.items()}
     for label, url in urls.items():
@@ -69,14 +75,22 @@ def up(engines: EngineOpt = None) -> None:
 @app.command()
 def down(engines: EngineOpt = None) -> None:
     """Stop the engines (all by default) by PID; nothing is left running."""
-    stopped = _stack().down(engines)
+    try:
+        stopped = _stack().down(engines)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 @app.command()
 def status(engines: EngineOpt = None) -> None:
     """Show each engine's processes, memory and readiness; exits 1 unless all are ready."""
-    statuses = _stack().status(engines)
+    try:
+        statuses = _stack().status(engines)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     _print_status(statuses)
     if not all(st.ready for st in statuses):
         raise typer.Exit(1)
@@ -84,7 +98,9 @@ def status(engines: EngineOpt = None) -> None:
 
 @app.command()
 def logs(
-    process: Annotated[str, typer.Argument(help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager")],
+    process: Annotated[
+        str, typer.Argument(help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager")
+    ],
     lines: Annotated[int, typer.Option("-n", help="How many lines.")] = 100,
     follow: Annotated[bool, typer.Option("-f", help="Keep following.")] = False,
 ) -> None:

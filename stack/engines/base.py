@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -24,8 +25,7 @@ class EngineStartError(RuntimeError):
     def __init__(self, engine: str, reason: str, log_file: Path) -> None:
         self.engine, self.reason, self.log_file = engine, reason, log_file
         super().__init__(
-            f"{engine} failed to start: {reason}\n"
-            f"log: {log_file}\n--- last lines ---\n{tail(log_file, 25)}"
+            f"{engine} failed to start: {reason}\nlog: {log_file}\n--- last lines ---\n{tail(log_file, 25)}"
         )
 
 
@@ -57,7 +57,7 @@ class Engine(ABC):
         """Readiness of one process, waited on before the next one starts. Default: no gate."""
         return Probe(True, "started")
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook; engines without configuration skip it
         """Write configuration and format storage. Called before every start; must be idempotent."""
 
     def urls(self) -> dict[str, str]:
@@ -75,7 +75,8 @@ class Engine(ABC):
         for process in self.process_names:
             proc = supervisor.start(self.spec(process))
             started.append(proc)
-            self._wait(supervisor, started, lambda p=process: self.probe_process(p), timeout, proc.log_file)
+            gate = functools.partial(self.probe_process, process)
+            self._wait(supervisor, started, gate, timeout, proc.log_file)
         return self._wait(supervisor, started, self.probe, timeout, started[-1].log_file)
 
     def _wait(
@@ -96,7 +97,9 @@ class Engine(ABC):
                 return last
             for proc in started:
                 if supervisor.find(proc.name) is None:
-                    raise EngineStartError(self.name, f"process {proc.name} exited during start-up", proc.log_file)
+                    raise EngineStartError(
+                        self.name, f"process {proc.name} exited during start-up", proc.log_file
+                    )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
         raise EngineStartError(self.name, f"not ready after {timeout_s:.0f}s ({last.detail})", log_file)

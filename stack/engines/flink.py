@@ -70,7 +70,7 @@ class Flink(Engine):
             "execution.checkpointing.dir": (self.home / "checkpoints").as_uri(),
             "execution.checkpointing.savepoint-dir": (self.home / "savepoints").as_uri(),
             "io.tmp.dirs": str(self.home / "tmp"),
-            # Two cores shared by three engines: long GC or CPU stalls must not be taken for a dead TaskManager.
+            # Two cores shared by three engines: a long GC or CPU stall is not a dead TaskManager.
             "heartbeat.timeout": 120000,
             "jobmanager.execution.failover-strategy": "region",
         }
@@ -84,8 +84,13 @@ class Flink(Engine):
         for sub in ("tmp", "log", "checkpoints", "savepoints"):
             (self.home / sub).mkdir(exist_ok=True)
         shipped = flink_home() / "conf"
-        for name in ("log4j-console.properties", "log4j.properties", "log4j-cli.properties",
-                     "logback-console.xml", "logback.xml"):
+        for name in (
+            "log4j-console.properties",
+            "log4j.properties",
+            "log4j-cli.properties",
+            "logback-console.xml",
+            "logback.xml",
+        ):
             if (shipped / name).exists():
                 shutil.copyfile(shipped / name, self.conf_dir / name)
         (self.conf_dir / "config.yaml").write_text(yaml.safe_dump(self.config(), sort_keys=True))
@@ -129,8 +134,10 @@ class Flink(Engine):
         if overview is None:
             return Probe(False, f"REST {self.settings.flink_rest_url}/overview not answering")
         tms, slots = overview.get("taskmanagers", 0), overview.get("slots-total", 0)
-        detail = (f"{tms} taskmanager(s), {overview.get('slots-available', 0)}/{slots} slots free, "
-                  f"{overview.get('jobs-running', 0)} job(s) running, Flink {overview.get('flink-version')}")
+        detail = (
+            f"{tms} taskmanager(s), {overview.get('slots-available', 0)}/{slots} slots free, "
+            f"{overview.get('jobs-running', 0)} job(s) running, Flink {overview.get('flink-version')}"
+        )
         return Probe(tms >= 1 and slots >= 1, detail)
 
     def urls(self) -> dict[str, str]:

@@ -77,9 +77,19 @@ class Kafka(Engine):
         if (self.home / "data" / "meta.properties").exists():
             return
         result = subprocess.run(
-            [*self._java_cmd(512), "kafka.tools.StorageTool", "format",
-             "-t", id_file.read_text().strip(), "-c", str(config), "--ignore-formatted"],
-            capture_output=True, text=True, check=False,
+            [
+                *self._java_cmd(512),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                id_file.read_text().strip(),
+                "-c",
+                str(config),
+                "--ignore-formatted",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             log = self.log_file("kafka")
@@ -89,16 +99,25 @@ class Kafka(Engine):
 
     def _java_cmd(self, heap_mb: int) -> list[str]:
         return [
-            self.java(), f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            self.java(),
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
             f"-Djava.io.tmpdir={self.home}",
-            "-cp", f"{paths.lib_dir('kafka')}/*",
+            "-cp",
+            f"{paths.lib_dir('kafka')}/*",
         ]
 
     def spec(self, process: str) -> ProcessSpec:
         return ProcessSpec(
             name="kafka",
-            argv=[*self._java_cmd(self.settings.kafka_heap_mb), "kafka.Kafka", str(self.home / "server.properties")],
+            argv=[
+                *self._java_cmd(self.settings.kafka_heap_mb),
+                "kafka.Kafka",
+                str(self.home / "server.properties"),
+            ],
             log_file=self.log_file("kafka"),
             cwd=self.home,
         )
@@ -124,4 +143,3 @@ class Kafka(Engine):
 
     def urls(self) -> dict[str, str]:
         return {"Kafka bootstrap": self.settings.kafka_bootstrap}
-

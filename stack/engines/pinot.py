@@ -74,10 +74,15 @@ class Pinot(Engine):
 
     def _java_cmd(self, heap_mb: int) -> list[str]:
         return [
-            self.java(), f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            self.java(),
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             *_JAVA17_OPENS,
             f"-Djava.io.tmpdir={self.home / 'tmp'}",
-            "-cp", f"{paths.lib_dir('pinot')}/*",
+            "-cp",
+            f"{paths.lib_dir('pinot')}/*",
             ADMIN_MAIN,
         ]
 
@@ -85,13 +90,27 @@ class Pinot(Engine):
         s = self.settings
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
         if process == "pinot-zookeeper":
-            argv = [*self._java_cmd(s.zookeeper_heap_mb), "StartZookeeper",
-                    "-zkPort", str(s.port(s.zookeeper_port)), "-dataDir", str(self.home / "zookeeper")]
+            argv = [
+                *self._java_cmd(s.zookeeper_heap_mb),
+                "StartZookeeper",
+                "-zkPort",
+                str(s.port(s.zookeeper_port)),
+                "-dataDir",
+                str(self.home / "zookeeper"),
+            ]
         else:
-            argv = [*self._java_cmd(s.pinot_heap_mb), "StartServiceManager",
-                    "-zkAddress", s.zookeeper_address, "-clusterName", s.pinot_cluster, "-port", "-1",
-                    "-bootstrapConfigPaths",
-                    *(str(self.home / f"{role}.conf") for role in ("controller", "broker", "server"))]
+            argv = [
+                *self._java_cmd(s.pinot_heap_mb),
+                "StartServiceManager",
+                "-zkAddress",
+                s.zookeeper_address,
+                "-clusterName",
+                s.pinot_cluster,
+                "-port",
+                "-1",
+                "-bootstrapConfigPaths",
+                *(str(self.home / f"{role}.conf") for role in ("controller", "broker", "server")),
+            ]
         return ProcessSpec(name=process, argv=argv, log_file=self.log_file(process), cwd=self.home)
 
     def probe_process(self, process: str) -> Probe:

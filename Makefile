@@ -1,0 +1,46 @@
+# Every target CI uses is here; CI (.ci/run) calls `make test`, exactly as you do.
+PYTHON ?= python3
+BIN := .venv/bin
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup up down status demo test test-unit test-integration lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: ## Virtualenv + engine jars from Maven Central (idempotent, cached in ~/.cache/rta)
+	@$(PYTHON) -m stack.bootstrap
+
+up: setup ## Start Kafka, Flink and Pinot on 127.0.0.1 and wait until ready
+	@$(BIN)/rta up
+
+down: ## Stop every engine process (by PID)
+	@if [ -x $(BIN)/rta ]; then $(BIN)/rta down; else echo "nothing set up"; fi
+
+status: ## Show each engine's processes, memory and readiness
+	@$(BIN)/rta status
+
+demo: up ## Set up, start the real stack, print URLs and curl lines
+	@$(BIN)/python -m stack.demo
+
+test: setup lint ## Set up, lint, and run the whole suite (unit + integration on the real engines)
+	@$(BIN)/pytest
+
+test-unit: setup ## Unit tests only (no engines)
+	@$(BIN)/pytest tests/unit
+
+test-integration: setup ## Integration tests only (starts a real test stack on ports +10000)
+	@$(BIN)/pytest tests/integration
+
+lint: setup ## ruff + mypy
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+format: setup ## Apply ruff's formatting and safe fixes
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+clean: down ## Stop everything and delete run data (keeps the download cache)
+	rm -rf .run

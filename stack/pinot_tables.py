@@ -1,0 +1,134 @@
+"""Create Pinot tables from `pinot/<table>/schema.json` + `table.json` through the controller's REST API.
+
+The files hold the table's design; where it connects (Kafka bootstrap) comes from settings at creation
+time, and tests may rename the table and its topic so that each test gets a fresh one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core.settings import Settings
+from stack.versions import REPO_ROOT
+
+PINOT_DIR = REPO_ROOT / "pinot"
+STREAM_PREFIX = "stream.kafka."
+
+
+class PinotTableError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TableDefinition:
+    schema: dict[str, Any]
+    table: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.table["tableName"])
+
+    @property
+    def stream_configs(self) -> dict[str, str]:
+        configs: dict[str, str] = self.table["tableIndexConfig"]["streamConfigs"]
+        return configs
+
+    @property
+    def topic(self) -> str:
+        return self.stream_configs["stream.kafka.topic.name"]
+
+
+def load(name: str, base: Path = PINOT_DIR) -> TableDefinition:
+    folder = base / name
+    try:
+        schema = json.loads((folder / "schema.json").read_text())
+        table = json.loads((folder / "table.json").read_text())
+    except FileNotFoundError as exc:
+        raise PinotTableError(f"table folder {folder} needs schema.json and table.json") from exc
+    definition = TableDefinition(schema, table)
+    validate(definition)
+    return definition
+
+
+def table_names(base: Path = PINOT_DIR) -> list[str]:
+    return sorted(p.name for p in base.iterdir() if (p / "table.json").is_file())
+
+
+def validate(d: TableDefinition) -> None:
+    """Checks that catch the known ways a REALTIME table silently ingests nothing or the wrong thing."""
+    problems = []
+    if d.schema.get("schemaName") != d.name or d.table["segmentsConfig"].get("schemaName") != d.name:
+        problems.append("schemaName must equal tableName in both files")
+    time_col = d.table["segmentsConfig"].get("timeColumnName")
+    dt_specs = {s["name"]: s for s in d.schema.get("dateTimeFieldSpecs", [])}
+    if time_col not in dt_specs:
+        problems.append(f"timeColumnName {time_col!r} must be a dateTimeFieldSpec")
+    elif dt_specs[time_col].get("format") != "1:MILLISECONDS:EPOCH":
+        problems.append(f"time column {time_col!r} must be epoch millis (1:MILLISECONDS:EPOCH)")
+    if "timeFieldSpec" in d.schema:
+        problems.append("use dateTimeFieldSpecs, not the deprecated timeFieldSpec")
+    if d.table.get("tableType") == "REALTIME":
+        stream = d.stream_configs
+        if stream.get("stream.kafka.isolation.level") != "read_committed":
+            problems.append("REALTIME tables must read Kafka with isolation level read_committed")
+        if stream.get("stream.kafka.consumer.prop.auto.offset.reset") != "smallest":
+            problems.append(
+                "offset reset must be 'smallest' so rows produced before the table exist are kept"
+            )
+    pk = d.schema.get("primaryKeyColumns")
+    if ("upsertConfig" in d.table or "dedupConfig" in d.table) and not pk:
+        problems.append("upsert/dedup tables need primaryKeyColumns in the schema")
+    if problems:
+        raise PinotTableError(f"pinot/{d.name}: " + "; ".join(problems))
+
+
+def with_overrides(
+    d: TableDefinition, settings: Settings, *, table_name: str | None = None, topic: str | None = None
+) -> TableDefinition:
+    """The definition bound to this stack's Kafka, optionally renamed (tests use a fresh table per test)."""
+    schema, table = copy.deepcopy(d.schema), copy.deepcopy(d.table)
+    if table_name:
+        schema["schemaName"] = table_name
+        table["tableName"] = table_name
+        table["segmentsConfig"]["schemaName"] = table_name
+    stream = table["tableIndexConfig"]["streamConfigs"]
+    stream["stream.kafka.broker.list"] = settings.kafka_bootstrap
+    if topic:
+        stream["stream.kafka.topic.name"] = topic
+    return TableDefinition(schema, table)
+
+
+def create(d: TableDefinition, settings: Settings) -> None:
+    """Create (or update) the schema, then create the table unless it exists. Idempotent."""
+    base = settings.pinot_controller_url
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        r = client.post("/schemas", params={"override": "true"}, json=d.schema)
+        _check(r, f"adding schema {d.name}")
+        existing = client.get("/tables", params={"type": "realtime"}).json().get("tables", [])
+        if d.name in existing:
+            return
+        r = client.post("/tables", json=d.table)
+        if r.status_code == 409:  # created concurrently by someone else: fine
+            return
+        _check(r, f"creating table {d.name}")
+
+
+def drop(name: str, settings: Settings) -> None:
+    with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0) as client:
+        r = client.delete(f"/tables/{name}", params={"type": "realtime"})
+        if r.status_code not in (200, 404):
+            _check(r, f"dropping table {name}")
+        r = client.delete(f"/schemas/{name}")
+        if r.status_code not in (200, 404):
+            _check(r, f"dropping schema {name}")
+
+
+def _check(response: httpx.Response, action: str) -> None:
+    if response.status_code >= 400:
+        raise PinotTableError(f"{action} failed: HTTP {response.status_code}: {response.text[:500]}")

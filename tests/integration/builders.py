@@ -1,0 +1,89 @@
+"""Builders for integration tests: fresh topics, producers, consumers, tables. No magic fixtures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.serializer import DefaultSerializer, JsonSerializer
+
+from core.settings import Settings
+from stack.topics import ensure_topic
+from tests.support.polling import poll_until
+
+
+def unique(prefix: str) -> str:
+    """A name no other test (or earlier run) uses: topics, tables and groups are never shared."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def new_topic(settings: Settings, prefix: str = "t", partitions: int = 3) -> str:
+    name = unique(prefix)
+    ensure_topic(settings, name, partitions=partitions)
+    return name
+
+
+def json_producer(settings: Settings, **extra: Any) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        key_serializer=DefaultSerializer(),
+        value_serializer=JsonSerializer(),
+        acks="all",
+        **extra,
+    )
+
+
+def produce(settings: Settings, topic: str, records: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    producer = json_producer(settings, enable_idempotence=True)
+    futures = [producer.send(topic, key=key, value=value) for key, value in records]
+    producer.flush()
+    for f in futures:
+        f.get(timeout=30)
+    producer.close()
+    return len(futures)
+
+
+@dataclass(frozen=True)
+class Consumed:
+    key: str | None
+    value: Any
+    partition: int
+    offset: int
+
+
+def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60.0) -> list[Consumed]:
+    """Read a topic from the start (read_committed) until `expected` records arrived."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=unique("g"),
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        key_deserializer=DefaultSerializer(),
+        value_deserializer=JsonSerializer(),
+    )
+    got: list[Consumed] = []
+
+    def fetch() -> list[Consumed]:
+        for batch in consumer.poll(timeout_ms=1000).values():
+            got.extend(Consumed(m.key, m.value, m.partition, m.offset) for m in batch)
+        return got
+
+    try:
+        poll_until(
+            fetch,
+            lambda g: len(g) >= expected,
+            timeout_s=timeout_s,
+            what=f"{expected} records on {topic}",
+            interval_s=0.0,
+        )
+        # Anything beyond `expected` would be a duplicate or a stray: read a little longer to notice it.
+        extra = consumer.poll(timeout_ms=1500)
+        got.extend(Consumed(m.key, m.value, m.partition, m.offset) for b in extra.values() for m in b)
+    finally:
+        consumer.close()
+    return got

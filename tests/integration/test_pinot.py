@@ -1,0 +1,67 @@
+import time
+
+import pinotdb
+
+from core.settings import Settings
+from stack import pinot_tables
+from tests.integration.builders import json_producer, new_topic, produce, unique
+from tests.support.polling import poll_until
+
+
+def _count_and_sum(settings: Settings, table: str) -> tuple[int, int]:
+    conn = pinotdb.connect(
+        host=settings.host, port=settings.port(settings.pinot_broker_port), path="/query/sql", scheme="http"
+    )
+    try:
+        cur = conn.cursor()
+        cur.execute(f"SELECT COUNT(*), SUM(value) FROM {table}")  # table name comes from unique(), not a user
+        count, total = cur.fetchone()
+        return int(count), int(total or 0)
+    finally:
+        conn.close()
+
+
+def test_realtime_table_from_pinot_folder_ingests_committed_records_only(settings: Settings) -> None:
+    topic = new_topic(settings, "pinot_in", partitions=2)
+    table = unique("probe")
+    now = int(time.time() * 1000)
+    before = [
+        (f"p{i}", {"probe_id": f"p{i}", "source": "before", "value": i, "ts": now + i}) for i in range(150)
+    ]
+    produce(
+        settings, topic, before
+    )  # before the table exists: must still be ingested (offset reset smallest)
+
+    definition = pinot_tables.with_overrides(
+        pinot_tables.load("stack_probe"), settings, table_name=table, topic=topic
+    )
+    pinot_tables.create(definition, settings)
+    pinot_tables.create(definition, settings)  # idempotent
+    try:
+        producer = json_producer(settings, transactional_id=f"{topic}-tx")
+        producer.init_transactions()
+        producer.begin_transaction()
+        for i in range(40):
+            producer.send(
+                topic, key=f"x{i}", value={"probe_id": f"x{i}", "source": "aborted", "value": 1000, "ts": now}
+            )
+        producer.abort_transaction()
+        producer.begin_transaction()
+        for i in range(50):
+            producer.send(
+                topic, key=f"c{i}", value={"probe_id": f"c{i}", "source": "committed", "value": i, "ts": now}
+            )
+        producer.commit_transaction()
+        producer.close()
+
+        expected_count = 150 + 50
+        expected_sum = sum(range(150)) + sum(range(50))
+        count, total = poll_until(
+            lambda: _count_and_sum(settings, table),
+            lambda r: r[0] >= expected_count,
+            timeout_s=120,
+            what=f"{expected_count} rows in {table}",
+        )
+        assert (count, total) == (expected_count, expected_sum), "aborted records must not be ingested"
+    finally:
+        pinot_tables.drop(table, settings)

@@ -1,0 +1,16 @@
+from core.settings import Settings
+from flink_jobs.runner import kafka_source_options, with_clause
+
+
+def test_with_clause_quotes_values_as_sql_literals() -> None:
+    clause = with_clause({"topic": "it's", "format": "json"})
+    assert "'topic' = 'it''s'" in clause
+    assert clause.startswith("WITH (")
+    assert clause.endswith(")")
+
+
+def test_sources_read_committed_from_the_start() -> None:
+    opts = kafka_source_options(Settings(), "events", "g1")
+    assert opts["properties.isolation.level"] == "read_committed"
+    assert opts["scan.startup.mode"] == "earliest-offset"
+    assert opts["properties.bootstrap.servers"] == "127.0.0.1:9092"
