@@ -1,0 +1,133 @@
+"""The four e-commerce events: one Pydantic model each, one discriminated union, one wire format.
+
+Wire format: a flat JSON object per event with `event_type` as discriminator and `event_timestamp`
+as integer epoch milliseconds (UTC). Fields that do not belong to an event type are absent.
+Flink's source DDL and Pinot's raw-events schema are generated from (or checked against) these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+
+class EventType(StrEnum):
+    PAGE_VIEW = "page_view"
+    PRODUCT_VIEW = "product_view"
+    ADD_TO_CART = "add_to_cart"
+    PURCHASE = "purchase"
+
+
+class DeviceType(StrEnum):
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    TABLET = "tablet"
+
+
+def to_epoch_millis(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def from_epoch_millis(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+# Timezone-aware in Python, integer epoch millis on the wire (what Flink and Pinot read natively).
+EpochMillis = Annotated[AwareDatetime, PlainSerializer(to_epoch_millis, return_type=int, when_used="json")]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class BaseEvent(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=True)
+
+    event_id: Id
+    event_type: EventType
+    event_timestamp: EpochMillis
+    user_id: Id
+    session_id: Id
+    device_type: DeviceType
+    os: Annotated[str, Field(min_length=1, max_length=32)]
+    browser: Annotated[str, Field(min_length=1, max_length=32)]
+    location: Annotated[str, Field(min_length=1, max_length=64)]
+
+    @field_validator("event_timestamp", mode="before")
+    @classmethod
+    def _millis_in(cls, value: Any) -> Any:
+        # bool is an int subclass; a boolean timestamp is a malformed event, not 0 or 1 ms.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return from_epoch_millis(value)
+        return value
+
+    @field_validator("event_timestamp", mode="after")
+    @classmethod
+    def _millisecond_precision(cls, value: datetime) -> datetime:
+        # The wire carries milliseconds; keeping more in memory would make a round trip lossy.
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class PageView(BaseEvent):
+    event_type: Literal[EventType.PAGE_VIEW] = EventType.PAGE_VIEW
+    page_url: Annotated[str, Field(min_length=1, max_length=512)]
+    referrer_url: Annotated[str, Field(max_length=512)] | None = None
+    time_spent: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    """Seconds spent on the page."""
+
+
+class _ProductFields(BaseEvent):
+    product_id: Id
+    product_name: Annotated[str, Field(min_length=1, max_length=128)]
+    product_category: Annotated[str, Field(min_length=1, max_length=64)]
+    price: Money
+
+
+class ProductView(_ProductFields):
+    event_type: Literal[EventType.PRODUCT_VIEW] = EventType.PRODUCT_VIEW
+
+
+class AddToCart(_ProductFields):
+    event_type: Literal[EventType.ADD_TO_CART] = EventType.ADD_TO_CART
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
+class Purchase(_ProductFields):
+    """One order line: an order of several products is several purchase events with one order_id."""
+
+    event_type: Literal[EventType.PURCHASE] = EventType.PURCHASE
+    order_id: Id
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+    total_amount: Money
+
+    @model_validator(mode="after")
+    def _total_is_price_times_quantity(self) -> Purchase:
+        if abs(self.total_amount - round(self.price * self.quantity, 2)) > 0.005:
+            raise ValueError("total_amount must equal price x quantity (rounded to cents)")
+        return self
+
+
+EVENT_MODELS: tuple[type[BaseEvent], ...] = (PageView, ProductView, AddToCart, Purchase)
+
+Event = Annotated[PageView | ProductView | AddToCart | Purchase, Field(discriminator="event_type")]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(payload: bytes | str) -> Event:
+    """Validate one wire payload; raises pydantic.ValidationError with the reason when malformed."""
+    return EVENT_ADAPTER.validate_json(payload)
