@@ -54,7 +54,9 @@ class Consumed:
     offset: int
 
 
-def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60.0) -> list[Consumed]:
+def consume(
+    settings: Settings, topic: str, expected: int, timeout_s: float = 60.0, value_deserializer: Any = None
+) -> list[Consumed]:
     """Read a topic from the start (read_committed) until `expected` records arrived."""
     consumer = KafkaConsumer(
         topic,
@@ -64,7 +66,7 @@ def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60
         isolation_level="read_committed",
         enable_auto_commit=False,
         key_deserializer=DefaultSerializer(),
-        value_deserializer=JsonSerializer(),
+        value_deserializer=value_deserializer or JsonSerializer(),
     )
     got: list[Consumed] = []
 

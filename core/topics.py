@@ -1,0 +1,15 @@
+"""Kafka topic names: written once, used by the generator, the Flink jobs, Pinot tables and tests."""
+
+from __future__ import annotations
+
+from typing import Final
+
+EVENTS: Final = "ecommerce.events"
+"""Raw events from the generator, keyed by session_id."""
+DEAD_LETTER: Final = "ecommerce.events.dlq"
+"""Events that failed validation, with the raw payload and the reason."""
+ACTIVE_USERS: Final = "ecommerce.metrics.active_users"
+PRODUCT_METRICS: Final = "ecommerce.metrics.products"
+SESSION_METRICS: Final = "ecommerce.metrics.sessions"
+
+PARTITIONS: Final = 3
