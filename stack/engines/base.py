@@ -106,3 +106,17 @@ class Engine(ABC):
 
     def java(self) -> str:
         return str(self.java_home / "bin" / "java")
+
+    def jvm(self, heap_mb: int, classpath: Path, tmp_dir: Path, *flags: str) -> list[str]:
+        """A java command line with a fixed-size G1 heap, a private temp dir and a folder of jars."""
+        return [
+            self.java(),
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            *flags,
+            f"-Djava.io.tmpdir={tmp_dir}",
+            "-cp",
+            f"{classpath}/*",
+        ]

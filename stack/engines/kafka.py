@@ -98,17 +98,8 @@ class Kafka(Engine):
             raise EngineStartError(self.name, "formatting KRaft storage failed", log)
 
     def _java_cmd(self, heap_mb: int) -> list[str]:
-        return [
-            self.java(),
-            f"-Xms{heap_mb}m",
-            f"-Xmx{heap_mb}m",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-            f"-Djava.io.tmpdir={self.home}",
-            "-cp",
-            f"{paths.lib_dir('kafka')}/*",
-        ]
+        log_config = f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}"
+        return self.jvm(heap_mb, paths.lib_dir("kafka"), self.home, log_config)
 
     def spec(self, process: str) -> ProcessSpec:
         return ProcessSpec(

@@ -73,18 +73,7 @@ class Pinot(Engine):
             (self.home / f"{role}.conf").write_text("".join(f"{k}={v}\n" for k, v in config.items()))
 
     def _java_cmd(self, heap_mb: int) -> list[str]:
-        return [
-            self.java(),
-            f"-Xms{heap_mb}m",
-            f"-Xmx{heap_mb}m",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            *_JAVA17_OPENS,
-            f"-Djava.io.tmpdir={self.home / 'tmp'}",
-            "-cp",
-            f"{paths.lib_dir('pinot')}/*",
-            ADMIN_MAIN,
-        ]
+        return [*self.jvm(heap_mb, paths.lib_dir("pinot"), self.home / "tmp", *_JAVA17_OPENS), ADMIN_MAIN]
 
     def spec(self, process: str) -> ProcessSpec:
         s = self.settings
