@@ -7,7 +7,7 @@ Flink's source DDL and Pinot's raw-events schema are generated from (or checked 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -36,8 +36,13 @@ class DeviceType(StrEnum):
     TABLET = "tablet"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLI = timedelta(milliseconds=1)
+
+
 def to_epoch_millis(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
+    # Integer arithmetic: float seconds * 1000 can land 1 ms short (e.g. x.003 -> 2.9999...).
+    return (value - _EPOCH) // _MILLI
 
 
 def from_epoch_millis(millis: int) -> datetime:

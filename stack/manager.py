@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from stack.engines.base import Engine, EngineStartError, Probe
+from stack.engines.base import Engine, Probe
 from stack.engines.flink import Flink
 from stack.engines.kafka import Kafka
 from stack.engines.pinot import Pinot
@@ -58,8 +58,6 @@ class Stack:
             futures = [pool.submit(e.start, self.supervisor) for e in engines]
             errors = [f.exception() for f in futures]
         for error in errors:
-            if isinstance(error, EngineStartError):
-                raise error
             if error is not None:
                 raise error
         return self.status(names)
