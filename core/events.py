@@ -1,8 +1,11 @@
 """The four e-commerce events: one Pydantic model each, one discriminated union, one wire format.
 
 Wire format: a flat JSON object per event with `event_type` as discriminator and `event_timestamp`
-as integer epoch milliseconds (UTC). Fields that do not belong to an event type are absent.
-Flink's source DDL and Pinot's raw-events schema are generated from (or checked against) these models.
+as integer epoch milliseconds (UTC). Fields that do not belong to an event type are absent (and ignored
+if present, like unknown fields, so producers can add fields before consumers know them).
+Types are strict on the wire: a number is a JSON number and a string a JSON string ("12.5" is not a
+price). The Flink job enforces the same rules in SQL generated from these models (flink_jobs/codegen.py),
+and Pinot's events schema is generated from them too.
 """
 
 from __future__ import annotations
@@ -51,14 +54,14 @@ def from_epoch_millis(millis: int) -> datetime:
 
 # Timezone-aware in Python, integer epoch millis on the wire (what Flink and Pinot read natively).
 EpochMillis = Annotated[AwareDatetime, PlainSerializer(to_epoch_millis, return_type=int, when_used="json")]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class BaseEvent(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=True)
 
     event_id: Id
     event_type: EventType
@@ -73,10 +76,13 @@ class BaseEvent(BaseModel):
     @field_validator("event_timestamp", mode="before")
     @classmethod
     def _millis_in(cls, value: Any) -> Any:
-        # bool is an int subclass; a boolean timestamp is a malformed event, not 0 or 1 ms.
+        # One wire format: integer epoch millis. bool is an int subclass, and ISO strings or float
+        # seconds would be accepted by pydantic's lax datetime parsing; all three are malformed here.
+        if isinstance(value, datetime):
+            return value
         if isinstance(value, int) and not isinstance(value, bool):
             return from_epoch_millis(value)
-        return value
+        raise ValueError("event_timestamp must be an integer (epoch milliseconds)")
 
     @field_validator("event_timestamp", mode="after")
     @classmethod
@@ -92,7 +98,7 @@ class PageView(BaseEvent):
     event_type: Literal[EventType.PAGE_VIEW] = EventType.PAGE_VIEW
     page_url: Annotated[str, Field(min_length=1, max_length=512)]
     referrer_url: Annotated[str, Field(max_length=512)] | None = None
-    time_spent: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    time_spent: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
     """Seconds spent on the page."""
 
 
@@ -109,7 +115,7 @@ class ProductView(_ProductFields):
 
 class AddToCart(_ProductFields):
     event_type: Literal[EventType.ADD_TO_CART] = EventType.ADD_TO_CART
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
 
 
 class Purchase(_ProductFields):
@@ -117,7 +123,7 @@ class Purchase(_ProductFields):
 
     event_type: Literal[EventType.PURCHASE] = EventType.PURCHASE
     order_id: Id
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
     total_amount: Money
 
     @model_validator(mode="after")

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stack.versions import REPO_ROOT
@@ -46,6 +46,35 @@ class Settings(BaseSettings):
     flink_taskmanager_slots: Annotated[int, Field(ge=1, le=64)] = 4
 
     startup_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+
+    # The Flink pipeline (see docs/pipeline.md for what each one trades off).
+    flink_parallelism: Annotated[int, Field(ge=1, le=64)] = 1
+    checkpoint_interval_s: Annotated[int, Field(ge=1, le=600)] = 5
+    """Exactly-once sinks commit on checkpoints: results become visible at most this much later."""
+    watermark_delay_s: Annotated[int, Field(ge=0, le=3600)] = 5
+    """Bounded out-of-orderness: how far behind the newest event time an event may be and still be on time."""
+    idle_timeout_s: Annotated[int, Field(ge=1, le=3600)] = 5
+    """A partition quiet for this long stops holding the watermark back."""
+    max_lateness_s: Annotated[int, Field(ge=60, le=7 * 86400)] = 3600
+    """Events older than their Kafka record timestamp by more than this are dead-lettered."""
+    max_future_s: Annotated[int, Field(ge=0, le=86400)] = 300
+    """Events newer than their Kafka record timestamp by more than this are dead-lettered (bad clocks)."""
+    dedup_ttl_s: Annotated[int, Field(ge=10, le=7 * 86400)] = 600
+    """A second copy of an event_id within this long (processing time) is dropped."""
+    metrics_ttl_s: Annotated[int, Field(ge=120, le=30 * 86400)] = 7200
+    """How long a minute's aggregate state is kept; must exceed max_lateness_s."""
+    session_ttl_s: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    """A session idle this long is forgotten: a later event starts a new summary."""
+    kafka_transaction_timeout_s: Annotated[int, Field(ge=60, le=900)] = 600
+    """Below the broker's transaction.max.timeout.ms (900 s)."""
+
+    @model_validator(mode="after")
+    def _state_outlives_lateness(self) -> Settings:
+        if self.metrics_ttl_s <= self.max_lateness_s:
+            raise ValueError(
+                "metrics_ttl_s must exceed max_lateness_s: a late event must find its minute's state"
+            )
+        return self
 
     def port(self, base: int) -> int:
         shifted = base + self.port_offset

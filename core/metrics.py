@@ -1,0 +1,97 @@
+"""Rows the Flink job writes and Pinot serves: one model per output topic / table.
+
+Each model names its primary key: the Kafka message key, the Flink sink's PRIMARY KEY and the Pinot
+table's primaryKeyColumns. A replayed or updated row carries the same key, so it replaces the earlier
+row instead of being counted again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.columns import Int64
+from core.events import EpochMillis
+
+Count = Annotated[int, Field(ge=0), Int64]
+Amount = Annotated[float, Field(ge=0)]
+
+
+class MetricRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    primary_key: ClassVar[tuple[str, ...]]
+
+
+class ActiveUsersMinute(MetricRow):
+    """Distinct users, sessions and events in one 1-minute event-time window."""
+
+    primary_key = ("window_start",)
+
+    window_start: EpochMillis
+    window_end: EpochMillis
+    active_users: Count = Field(description="COUNT(DISTINCT user_id)")
+    sessions: Count = Field(description="COUNT(DISTINCT session_id)")
+    events: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
+
+
+class ProductMinute(MetricRow):
+    """One product's activity in one 1-minute event-time window."""
+
+    primary_key = ("window_start", "product_id")
+
+    window_start: EpochMillis
+    window_end: EpochMillis
+    product_id: str
+    product_name: str
+    product_category: str
+    events: Count = Field(description="all of the product's events; grows with every update of the row")
+    views: Count
+    add_to_carts: Count
+    purchases: Count = Field(description="purchase events (order lines)")
+    units: Count = Field(description="SUM(quantity) of purchases")
+    revenue: Amount = Field(description="SUM(total_amount) of purchases")
+    avg_price: Amount = Field(description="AVG(price) over the product's events in the window")
+
+
+class SessionSummary(MetricRow):
+    """A shopping session so far: updated as its events arrive (an upsert row keyed by session_id)."""
+
+    primary_key = ("session_id",)
+
+    session_id: str
+    user_id: str
+    device_type: str
+    os: str
+    browser: str
+    location: str
+    events: Count
+    page_views: Count
+    products_viewed: Count = Field(description="distinct products viewed")
+    products_carted: Count = Field(description="distinct products added to cart")
+    orders: Count = Field(description="distinct order_id")
+    units: Count
+    revenue: Amount
+    first_event_time: EpochMillis
+    last_event_time: EpochMillis
+
+
+class DeadLetter(MetricRow):
+    """An input record that failed validation: where it was, why, and its payload as received."""
+
+    primary_key = ("source_partition", "source_offset")
+
+    source_partition: int
+    source_offset: Annotated[int, Int64]
+    source_timestamp: EpochMillis = Field(description="the Kafka record timestamp")
+    reason: str
+    payload: str | None = Field(description="the raw payload (UTF-8); null for an empty record")
+
+
+class Acceptance(MetricRow):
+    """Columns the job adds to every accepted event (the events table is the event models plus these)."""
+
+    primary_key = ("event_id",)
+
+    is_late: bool = Field(description="event time at or behind the watermark when the event arrived")
+    ingest_time: EpochMillis = Field(description="the Kafka record timestamp of the raw event")

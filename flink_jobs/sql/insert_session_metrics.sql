@@ -1,0 +1,20 @@
+-- Sessions are not windowed: every accepted event updates its session's row (upsert by session_id).
+INSERT INTO session_metrics
+SELECT /*+ STATE_TTL('accepted_events' = '${session_ttl}') */
+  session_id,
+  MAX(user_id) AS `user_id`,
+  MAX(device_type) AS `device_type`,
+  MAX(os) AS `os`,
+  MAX(browser) AS `browser`,
+  MAX(location) AS `location`,
+  COUNT(*) AS `events`,
+  COUNT(*) FILTER (WHERE event_type = 'page_view') AS `page_views`,
+  COUNT(DISTINCT product_id) FILTER (WHERE event_type = 'product_view') AS `products_viewed`,
+  COUNT(DISTINCT product_id) FILTER (WHERE event_type = 'add_to_cart') AS `products_carted`,
+  COUNT(DISTINCT order_id) AS `orders`,
+  COALESCE(SUM(CAST(quantity AS BIGINT)) FILTER (WHERE event_type = 'purchase'), 0) AS `units`,
+  COALESCE(SUM(total_amount), 0) AS `revenue`,
+  MIN(event_timestamp) AS `first_event_time`,
+  MAX(event_timestamp) AS `last_event_time`
+FROM accepted_events
+GROUP BY session_id

@@ -1,0 +1,72 @@
+import re
+
+import pytest
+
+from core.columns import Kind, model_columns, union_columns
+from core.datasets import DATASETS, EVENTS, Mode
+from core.events import EVENT_MODELS
+from core.settings import Settings
+from flink_jobs import codegen, pipeline
+
+
+def test_generated_sql_matches_the_models() -> None:
+    assert codegen.stale_files() == [], "run `python -m flink_jobs.codegen` and commit the result"
+
+
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)
+def test_sink_tables_have_exactly_the_dataset_columns(dataset: codegen.Dataset) -> None:
+    ddl = codegen.sink_ddl(dataset)
+    declared = re.findall(r"^  `(\w+)` (\w+)", ddl, flags=re.MULTILINE)
+    assert [name for name, _ in declared] == [c.name for c in dataset.columns]
+    assert ("PRIMARY KEY" in ddl) == (dataset.mode is Mode.UPSERT)
+
+
+def test_events_dataset_is_the_event_models_plus_acceptance_columns() -> None:
+    names = [c.name for c in EVENTS.columns]
+    assert names[: len(union_columns(EVENT_MODELS, "event_type"))] == [
+        c.name for c in union_columns(EVENT_MODELS, "event_type")
+    ]
+    assert names[-2:] == ["is_late", "ingest_time"]
+
+
+def test_union_columns_know_which_event_types_need_a_field() -> None:
+    by_name = {c.name: c for c in union_columns(EVENT_MODELS, "event_type")}
+    assert by_name["order_id"].required_for == {"purchase"}
+    assert by_name["quantity"].required_for == {"add_to_cart", "purchase"}
+    assert by_name["referrer_url"].required_for == set()
+    assert by_name["referrer_url"].present_in == {"page_view"}
+    assert by_name["referrer_url"].max_length == 512
+    assert by_name["event_timestamp"].kind is Kind.EPOCH_MILLIS
+    assert not by_name["user_id"].nullable and by_name["price"].nullable
+
+
+def test_every_placeholder_is_filled_and_every_statement_is_rendered() -> None:
+    ddl, inserts = pipeline.statements(Settings(), pipeline.Topics(), "job", "group")
+    assert len(inserts) == len(DATASETS)
+    for statement in [*ddl, *inserts]:
+        assert "${" not in statement
+
+
+def test_unknown_placeholder_is_an_error(tmp_path: object) -> None:
+    with pytest.raises(KeyError, match="source_time_millis"):
+        pipeline.read_sql("insert_dead_letters", {})
+
+
+def test_sinks_are_exactly_once_with_a_transaction_timeout_below_the_brokers_maximum() -> None:
+    settings = Settings()
+    for dataset in DATASETS:
+        options = pipeline.sink_options(settings, dataset, "t", "job")
+        assert options["sink.delivery-guarantee"] == "exactly-once"
+        assert options["sink.transactional-id-prefix"] == f"job.{dataset.name}"
+        assert int(options["properties.transaction.timeout.ms"]) < 900_000
+
+
+def test_interval_literals_carry_hours_and_days() -> None:
+    assert pipeline.interval(5) == "INTERVAL '0 00:00:05' DAY TO SECOND"
+    assert pipeline.interval(90_061) == "INTERVAL '1 01:01:01' DAY TO SECOND"
+
+
+def test_metric_models_only_use_kinds_the_engines_know() -> None:
+    for dataset in DATASETS:
+        assert {c.kind for c in dataset.columns} <= set(codegen.FLINK_TYPES)
+    assert [c.name for c in model_columns(EVENT_MODELS[0])][0] == "event_id"
