@@ -37,7 +37,8 @@ def test_union_columns_know_which_event_types_need_a_field() -> None:
     assert by_name["referrer_url"].present_in == {"page_view"}
     assert by_name["referrer_url"].max_length == 512
     assert by_name["event_timestamp"].kind is Kind.EPOCH_MILLIS
-    assert not by_name["user_id"].nullable and by_name["price"].nullable
+    assert not by_name["user_id"].nullable
+    assert by_name["price"].nullable
 
 
 def test_every_placeholder_is_filled_and_every_statement_is_rendered() -> None:
@@ -69,4 +70,4 @@ def test_interval_literals_carry_hours_and_days() -> None:
 def test_metric_models_only_use_kinds_the_engines_know() -> None:
     for dataset in DATASETS:
         assert {c.kind for c in dataset.columns} <= set(codegen.FLINK_TYPES)
-    assert [c.name for c in model_columns(EVENT_MODELS[0])][0] == "event_id"
+    assert next(c.name for c in model_columns(EVENT_MODELS[0])) == "event_id"

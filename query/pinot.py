@@ -1,0 +1,97 @@
+"""A small Pinot client (pinotdb over the broker) returning typed rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pinotdb
+from pydantic import BaseModel
+
+from core.datasets import ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS
+from core.metrics import ActiveUsersMinute, ProductMinute, SessionSummary
+from core.settings import Settings
+from query.sql import Value, bind, identifier
+
+Row = TypeVar("Row", bound=BaseModel)
+
+
+class Pinot:
+    def __init__(self, settings: Settings, timeout_s: float = 10.0) -> None:
+        self._connection = pinotdb.connect(
+            host=settings.host,
+            port=settings.port(settings.pinot_broker_port),
+            path="/query/sql",
+            scheme="http",
+            timeout=timeout_s,
+        )
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Pinot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
+        cursor = self._connection.cursor()
+        cursor.execute(bind(sql, params or {}))
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def typed(
+        self, model: type[Row], table: str, sql_tail: str, params: Mapping[str, Value] | None = None
+    ) -> list[Row]:
+        columns = ", ".join(identifier(name) for name in model.model_fields)
+        sql = f"SELECT {columns} FROM {identifier(table)} {sql_tail}"
+        return [model.model_validate(row) for row in self.rows(sql, params)]
+
+
+def active_users(
+    pinot: Pinot, start: datetime, end: datetime, table: str = ACTIVE_USERS.name, limit: int = 10_000
+) -> list[ActiveUsersMinute]:
+    """Minutes whose window starts in [start, end), oldest first."""
+    return pinot.typed(
+        ActiveUsersMinute,
+        table,
+        "WHERE window_start >= :start AND window_start < :end ORDER BY window_start LIMIT :limit",
+        {"start": start, "end": end, "limit": limit},
+    )
+
+
+def product_metrics(
+    pinot: Pinot,
+    start: datetime,
+    end: datetime,
+    category: str | None = None,
+    table: str = PRODUCT_METRICS.name,
+    limit: int = 100_000,
+) -> list[ProductMinute]:
+    where = "WHERE window_start >= :start AND window_start < :end"
+    params: dict[str, Value] = {"start": start, "end": end, "limit": limit}
+    if category is not None:
+        where += " AND product_category = :category"
+        params["category"] = category
+    return pinot.typed(
+        ProductMinute, table, f"{where} ORDER BY window_start, product_id LIMIT :limit", params
+    )
+
+
+def sessions(
+    pinot: Pinot, user_id: str | None = None, table: str = SESSION_METRICS.name, limit: int = 100_000
+) -> list[SessionSummary]:
+    if user_id is None:
+        return pinot.typed(SessionSummary, table, "ORDER BY session_id LIMIT :limit", {"limit": limit})
+    return pinot.typed(
+        SessionSummary,
+        table,
+        "WHERE user_id = :user_id ORDER BY session_id LIMIT :limit",
+        {"user_id": user_id, "limit": limit},
+    )
+
+
+def count(pinot: Pinot, table: str) -> int:
+    return int(pinot.rows(f"SELECT COUNT(*) AS n FROM {identifier(table)}")[0]["n"])

@@ -1,0 +1,145 @@
+"""An independent computation of what the pipeline must serve, in plain Python, from the raw records.
+
+It reads what is actually in the raw topic (payload, partition, offset, record timestamp) and applies
+the documented rules: the event contract (core.events), the event-time bounds around the record
+timestamp, first copy of an event_id wins, every accepted event counts in its minute and its session.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, parse_event, to_epoch_millis
+from core.metrics import ActiveUsersMinute, ProductMinute, SessionSummary
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    partition: int
+    offset: int
+    timestamp_ms: int
+    value: bytes | None
+
+
+@dataclass
+class Expected:
+    dead_letters: set[tuple[int, int]] = field(default_factory=set)
+    accepted: list[BaseEvent] = field(default_factory=list)
+    active_users: list[ActiveUsersMinute] = field(default_factory=list)
+    product_metrics: list[ProductMinute] = field(default_factory=list)
+    sessions: list[SessionSummary] = field(default_factory=list)
+
+
+def expected(records: list[RawRecord], settings: Settings) -> Expected:
+    out = Expected()
+    seen: set[str] = set()
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        try:
+            event = parse_event(r.value or b"")
+        except ValidationError:
+            out.dead_letters.add((r.partition, r.offset))
+            continue
+        ts = to_epoch_millis(event.event_timestamp)
+        if (
+            not r.timestamp_ms - settings.max_lateness_s * 1000
+            <= ts
+            <= r.timestamp_ms + settings.max_future_s * 1000
+        ):
+            out.dead_letters.add((r.partition, r.offset))
+            continue
+        if event.event_id in seen:  # copies share session_id, so partition: the lowest offset came first
+            continue
+        seen.add(event.event_id)
+        out.accepted.append(event)
+    out.active_users = _active_users(out.accepted)
+    out.product_metrics = _products(out.accepted)
+    out.sessions = _sessions(out.accepted)
+    return out
+
+
+def _minute(event: BaseEvent) -> int:
+    ms = to_epoch_millis(event.event_timestamp)
+    return ms - ms % 60_000
+
+
+def _active_users(events: list[BaseEvent]) -> list[ActiveUsersMinute]:
+    by_minute: dict[int, list[BaseEvent]] = defaultdict(list)
+    for e in events:
+        by_minute[_minute(e)].append(e)
+    return [
+        ActiveUsersMinute.model_validate(
+            {
+                "window_start": start,
+                "window_end": start + 60_000,
+                "active_users": len({e.user_id for e in group}),
+                "sessions": len({e.session_id for e in group}),
+                "events": len(group),
+            }
+        )
+        for start, group in sorted(by_minute.items())
+    ]
+
+
+def _products(events: list[BaseEvent]) -> list[ProductMinute]:
+    groups: dict[tuple[int, str], list[ProductView | AddToCart | Purchase]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, ProductView | AddToCart | Purchase):
+            groups[(_minute(e), e.product_id)].append(e)
+    rows = []
+    for (start, product_id), group in sorted(groups.items()):
+        purchases = [e for e in group if isinstance(e, Purchase)]
+        rows.append(
+            ProductMinute.model_validate(
+                {
+                    "window_start": start,
+                    "window_end": start + 60_000,
+                    "product_id": product_id,
+                    "product_name": max(e.product_name for e in group),
+                    "product_category": max(e.product_category for e in group),
+                    "events": len(group),
+                    "views": sum(isinstance(e, ProductView) for e in group),
+                    "add_to_carts": sum(isinstance(e, AddToCart) for e in group),
+                    "purchases": len(purchases),
+                    "units": sum(p.quantity for p in purchases),
+                    "revenue": sum(p.total_amount for p in purchases),
+                    "avg_price": sum(e.price for e in group) / len(group),
+                }
+            )
+        )
+    return rows
+
+
+def _sessions(events: list[BaseEvent]) -> list[SessionSummary]:
+    groups: dict[str, list[BaseEvent]] = defaultdict(list)
+    for e in events:
+        groups[e.session_id].append(e)
+    rows = []
+    for session_id, group in sorted(groups.items()):
+        purchases = [e for e in group if isinstance(e, Purchase)]
+        times = [to_epoch_millis(e.event_timestamp) for e in group]
+        rows.append(
+            SessionSummary.model_validate(
+                {
+                    "session_id": session_id,
+                    "user_id": max(e.user_id for e in group),
+                    "device_type": max(str(e.device_type) for e in group),
+                    "os": max(e.os for e in group),
+                    "browser": max(e.browser for e in group),
+                    "location": max(e.location for e in group),
+                    "events": len(group),
+                    "page_views": sum(isinstance(e, PageView) for e in group),
+                    "products_viewed": len({e.product_id for e in group if isinstance(e, ProductView)}),
+                    "products_carted": len({e.product_id for e in group if isinstance(e, AddToCart)}),
+                    "orders": len({p.order_id for p in purchases}),
+                    "units": sum(p.quantity for p in purchases),
+                    "revenue": sum(p.total_amount for p in purchases),
+                    "first_event_time": min(times),
+                    "last_event_time": max(times),
+                }
+            )
+        )
+    return rows
