@@ -82,23 +82,30 @@ def _literal(column: Column, value: float) -> str:
     return f"CAST({value} AS {FLINK_TYPES[column.kind]})"
 
 
+def _for_types(types: frozenset[str]) -> str:
+    """`event_type IN (...) AND ` limiting a check to some event types; empty when it applies to all."""
+    if set(types) == set(EVENTS.column("event_type").choices):
+        return ""
+    return f"event_type IN {_in_list(types)} AND "
+
+
 def _checks(column: Column) -> list[tuple[str, str]]:
     """(condition, reason) pairs that reject an event for this column, in order."""
     name, v, w = column.name, column.name, f"{column.name}__json"
     need = column.required_for
     checks: list[tuple[str, str]] = []
-    scope = "" if not column.present_in else f"event_type IN {_in_list(column.present_in)} AND "
+    scope = _for_types(column.present_in)
     kind_word = {Kind.STRING: "a string", Kind.DOUBLE: "a number", Kind.INT: "an integer"}.get(
         column.kind, "an integer (epoch milliseconds)"
     )
     if need:
-        checks.append((f"event_type IN {_in_list(need)} AND {w} = '[]'", f"missing {name}"))
-        checks.append((f"event_type IN {_in_list(need)} AND {v} IS NULL", f"{name} must be {kind_word}"))
-    optional = set(column.present_in) - set(need)
+        checks.append((f"{_for_types(need)}{w} = '[]'", f"missing {name}"))
+        checks.append((f"{_for_types(need)}{v} IS NULL", f"{name} must be {kind_word}"))
+    optional = frozenset(column.present_in - need)
     if optional:
         checks.append(
             (
-                f"event_type IN {_in_list(optional)} AND {w} NOT IN ('[]', '[null]') AND {v} IS NULL",
+                f"{_for_types(optional)}{w} NOT IN ('[]', '[null]') AND {v} IS NULL",
                 f"{name} must be {kind_word} or null",
             )
         )

@@ -8,7 +8,7 @@ can run the same SQL against fresh topics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,9 +50,6 @@ class Topics:
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
-
-    def outputs(self) -> list[str]:
-        return [getattr(self, f.name) for f in fields(self) if f.name != "raw_events"]
 
 
 def interval(seconds: int) -> str:
