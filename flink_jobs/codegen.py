@@ -186,21 +186,32 @@ def insert_events() -> str:
     return f"{HEADER}INSERT INTO events\nSELECT\n  " + ",\n  ".join(select) + "\nFROM accepted_events\n"
 
 
-def unique_events_view() -> str:
+def valid_events_view() -> str:
+    """The events that passed validation, without the raw payload (no need to ship it further)."""
+    names = [c.name for c in union_columns(EVENT_MODELS, "event_type")]
+    carried = [*names, "source_partition", "source_time", "event_time", "proc_time"]
+    return (
+        f"{HEADER}CREATE TEMPORARY VIEW valid_events AS\n"
+        f"SELECT {', '.join(carried)}\n"
+        "FROM parsed_events\n"
+        "WHERE reason IS NULL\n"
+    )
+
+
+def accepted_events_view() -> str:
     """Keep the first copy of each event_id; the row number must not be selected, or Flink plans a
     general (updating) Rank instead of an append-only deduplication."""
     names = [c.name for c in union_columns(EVENT_MODELS, "event_type")]
-    carried = [*names, "source_time", "event_time", "proc_time"]
+    carried = [*names, "is_late", "source_time", "event_time", "proc_time"]
     return (
-        f"{HEADER}-- The first copy of each event_id (a producer retry or a replay sends it again).\n"
+        f"{HEADER}-- The first copy of each valid event_id (a producer retry or a replay sends it again).\n"
         "-- Keep-first on processing time is append-only and keeps event_time a time attribute. Copies\n"
         "-- further apart than the dedup state TTL (table.exec.state.ttl) are not recognised.\n"
-        "CREATE TEMPORARY VIEW unique_events AS\n"
+        "CREATE TEMPORARY VIEW accepted_events AS\n"
         f"SELECT {', '.join(carried)}\n"
         "FROM (\n"
         "  SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS copy_number\n"
-        "  FROM parsed_events\n"
-        "  WHERE reason IS NULL\n"
+        "  FROM flagged_events\n"
         ")\n"
         "WHERE copy_number = 1\n"
     )
@@ -210,7 +221,8 @@ def render() -> dict[str, str]:
     files = {f"sink_{d.name}.sql": sink_ddl(d) for d in DATASETS}
     files["view_parsed_events.sql"] = parse_view(union_columns(EVENT_MODELS, "event_type"))
     files["insert_events.sql"] = insert_events()
-    files["view_unique_events.sql"] = unique_events_view()
+    files["view_valid_events.sql"] = valid_events_view()
+    files["view_accepted_events.sql"] = accepted_events_view()
     return files
 
 

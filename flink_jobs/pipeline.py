@@ -22,8 +22,9 @@ JOB_NAME = "ecommerce-pipeline"
 
 VIEWS = (
     "generated/view_parsed_events",
-    "generated/view_unique_events",
-    "view_accepted_events",
+    "generated/view_valid_events",
+    "view_flagged_events",
+    "generated/view_accepted_events",
     "view_minute_events",
 )
 INSERTS = (

@@ -2,7 +2,9 @@
 
 It reads what is actually in the raw topic (payload, partition, offset, record timestamp) and applies
 the documented rules: the event contract (core.events), the event-time bounds around the record
-timestamp, first copy of an event_id wins, every accepted event counts in its minute and its session.
+timestamp, first copy of an event_id wins, every accepted event counts in its minute and its session,
+and an event is late when it is more than the watermark delay behind the newest valid event read
+before it from its partition.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RawRecord:
 class Expected:
     dead_letters: set[tuple[int, int]] = field(default_factory=set)
     accepted: list[BaseEvent] = field(default_factory=list)
+    late: set[str] = field(default_factory=set)  # event_ids of accepted events flagged late
     active_users: list[ActiveUsersMinute] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
@@ -37,6 +40,8 @@ class Expected:
 def expected(records: list[RawRecord], settings: Settings) -> Expected:
     out = Expected()
     seen: set[str] = set()
+    newest: dict[int, int] = {}  # partition -> newest valid event time read so far
+    delay_ms = settings.watermark_delay_s * 1000
     for r in sorted(records, key=lambda r: (r.partition, r.offset)):
         try:
             event = parse_event(r.value or b"")
@@ -51,10 +56,13 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
         ):
             out.dead_letters.add((r.partition, r.offset))
             continue
+        newest[r.partition] = max(newest.get(r.partition, ts), ts)
         if event.event_id in seen:  # copies share session_id, so partition: the lowest offset came first
             continue
         seen.add(event.event_id)
         out.accepted.append(event)
+        if ts < newest[r.partition] - delay_ms:
+            out.late.add(event.event_id)
     out.active_users = _active_users(out.accepted)
     out.product_metrics = _products(out.accepted)
     out.sessions = _sessions(out.accepted)
