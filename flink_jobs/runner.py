@@ -121,6 +121,13 @@ class FlinkRest:
         data: dict[str, Any] = r.json()
         return data
 
+    def checkpoints(self, job_id: str) -> dict[str, Any]:
+        """Checkpoint statistics: counts (completed, restored, failed...) and the latest of each kind."""
+        r = self._client.get(f"/jobs/{job_id}/checkpoints")
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
     def state(self, job_id: str) -> str:
         return str(self.job(job_id)["state"])
 

@@ -1,0 +1,187 @@
+"""Builders for the end-to-end tests: a pipeline on fresh topics and tables, traffic with faults, and
+the comparison of everything Pinot serves with the oracle (tests/support/oracle.py)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+
+import orjson
+from kafka import KafkaConsumer, TopicPartition
+from pydantic import BaseModel
+
+from core.datasets import DATASETS
+from core.settings import Settings
+from event_generator.behaviour import EventStream
+from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
+from event_generator.producer import make_producer, send
+from flink_jobs.pipeline import Topics, submit_pipeline
+from flink_jobs.runner import FlinkRest
+from query import pinot as q
+from stack import pinot_tables
+from tests.integration.builders import consume, new_topic, unique
+from tests.support.oracle import Expected, RawRecord
+from tests.support.polling import poll_until
+
+# Hand-made rejects beside the generator's own malformed events: one per rule of the wire contract.
+CRAFTED_REJECTS = [b"", b"[]", b"null", b'{"event_type": "page_view"']
+
+
+@dataclass(frozen=True)
+class RunningPipeline:
+    topics: Topics
+    tables: dict[str, str]  # dataset name -> Pinot table
+    job_id: str
+
+
+@contextmanager
+def running_pipeline(settings: Settings, prefix: str) -> Iterator[RunningPipeline]:
+    """The pipeline job on fresh topics, feeding fresh Pinot tables; cancelled and dropped afterwards."""
+    where = Topics(**{name: new_topic(settings, f"{prefix}_{name}") for name in Topics.__dataclass_fields__})
+    tables = {d.name: unique(f"{prefix}_{d.name}") for d in DATASETS}
+    for d in DATASETS:
+        definition = pinot_tables.with_overrides(
+            pinot_tables.load(d.name), settings, table_name=tables[d.name], topic=where.for_dataset(d)
+        )
+        pinot_tables.create(definition, settings)
+    job_id = submit_pipeline(settings, where, job_name=unique(f"{prefix}_pipeline"))
+    try:
+        with FlinkRest(settings) as rest:
+            poll_until(lambda: rest.state(job_id), lambda s: s == "RUNNING", timeout_s=90, what="job RUNNING")
+        yield RunningPipeline(where, tables, job_id)
+    finally:
+        with FlinkRest(settings) as rest:
+            rest.cancel(job_id)
+        for table in tables.values():
+            pinot_tables.drop(table, settings)
+
+
+def _mutated(event: dict[str, object], **changes: object) -> bytes:
+    return orjson.dumps({**event, **changes})
+
+
+def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
+    """Generator events with out-of-order, late, duplicate and malformed shares, plus crafted rejects."""
+    stream = EventStream(seed, start=start, rate=50.0, users=300, products=60)
+    shares = FaultShares(out_of_order=0.03, late=0.02, duplicate=0.03, malformed=0.02)
+    outgoing = list(apply_faults(islice(stream, count), shares, seed=seed))
+    template = orjson.loads(
+        next(o.value for o in outgoing if b'"purchase"' in o.value and o.fault is Fault.NONE)
+    )
+    crafted = [
+        *CRAFTED_REJECTS,
+        _mutated(template, price=str(template["price"])),  # number as a string
+        _mutated(template, quantity=float(template["quantity"])),  # integer as a float
+        _mutated(template, user_id=42),  # string as a number
+        _mutated(template, event_timestamp=template["event_timestamp"] + 86_400_000),  # a day ahead
+        _mutated(template, total_amount=template["total_amount"] + 1),  # total != price x quantity
+    ]
+    middle = count // 2
+    return [
+        *outgoing[:middle],
+        *(Outgoing(b"crafted", c, Fault.MALFORMED) for c in crafted),
+        *outgoing[middle:],
+    ]
+
+
+def send_all(settings: Settings, topic: str, outgoing: list[Outgoing], rate: float) -> None:
+    producer = make_producer(settings)
+    report = send(producer, topic, outgoing, rate=rate)
+    producer.close()
+    assert report.errors == 0
+    assert report.sent == len(outgoing)
+
+
+def raw_records(settings: Settings, topic: str) -> list[RawRecord]:
+    """Everything in the raw topic, with the partition, offset and timestamp Kafka gave it."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    records: list[RawRecord] = []
+    while any(consumer.position(tp) < ends[tp] for tp in parts):
+        for batch in consumer.poll(timeout_ms=1000).values():
+            records.extend(RawRecord(m.partition, m.offset, m.timestamp, m.value) for m in batch)
+    consumer.close()
+    return records
+
+
+def injected_late(sent: list[Outgoing], want: Expected) -> set[str]:
+    """event_ids of the accepted events the generator sent late on purpose."""
+    accepted = {e.event_id for e in want.accepted}
+    ids = {orjson.loads(o.value)["event_id"] for o in sent if o.fault is Fault.LATE}
+    return ids & accepted
+
+
+def assert_topics_exactly_once(settings: Settings, topics: Topics, want: Expected) -> None:
+    """Read committed, the output topics hold each accepted event and each dead letter exactly once.
+
+    (Pinot's dedup and upserts would hide a doubled record; the topics themselves must not have one.)
+    """
+    events = consume(settings, topics.events, expected=len(want.accepted))
+    ids = [r.value["event_id"] for r in events]
+    assert len(ids) == len(want.accepted)
+    assert set(ids) == {e.event_id for e in want.accepted}
+    dead = consume(settings, topics.dead_letters, expected=len(want.dead_letters))
+    where = [(r.value["source_partition"], r.value["source_offset"]) for r in dead]
+    assert len(where) == len(want.dead_letters)
+    assert set(where) == want.dead_letters
+
+
+def _close(a: BaseModel, b: BaseModel) -> bool:
+    for name in type(a).model_fields:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, float) and not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
+            return False
+        if not isinstance(x, float) and x != y:
+            return False
+    return True
+
+
+def same_rows(got: list[BaseModel], want: list[BaseModel]) -> bool:
+    return len(got) == len(want) and all(_close(a, b) for a, b in zip(got, want, strict=True))
+
+
+def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expected) -> None:
+    """Every number Pinot serves equals the oracle's: counts exact, sums and averages to 1e-9."""
+    far = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    with q.Pinot(settings) as pinot:
+        poll_until(
+            lambda: (q.count(pinot, tables["events"]), q.count(pinot, tables["dead_letters"])),
+            lambda n: n == (len(want.accepted), len(want.dead_letters)),
+            timeout_s=180,
+            what="every accepted event and every dead letter in Pinot",
+        )
+        dead = pinot.rows(
+            f"SELECT source_partition, source_offset FROM {tables['dead_letters']} LIMIT 100000"
+        )
+        assert {(r["source_partition"], r["source_offset"]) for r in dead} == want.dead_letters
+        late = pinot.rows(f"SELECT event_id FROM {tables['events']} WHERE is_late = true LIMIT 100000")
+        assert {r["event_id"] for r in late} == want.late
+
+        active = poll_until(
+            lambda: q.active_users(pinot, *far, table=tables["active_users"]),
+            lambda got: same_rows(got, want.active_users),  # type: ignore[arg-type]
+            timeout_s=120,
+            what="active users per minute equal to the oracle",
+        )
+        assert [r.window_start for r in active] == [r.window_start for r in want.active_users]
+        products = poll_until(
+            lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
+            lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]
+            timeout_s=120,
+            what="product metrics per minute equal to the oracle",
+        )
+        assert len(products) == len(want.product_metrics)
+        sessions = poll_until(
+            lambda: q.sessions(pinot, table=tables["session_metrics"]),
+            lambda got: same_rows(got, want.sessions),  # type: ignore[arg-type]
+            timeout_s=120,
+            what="session summaries equal to the oracle",
+        )
+        assert len(sessions) == len(want.sessions)
