@@ -8,6 +8,7 @@ can run the same SQL against fresh topics.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -145,9 +146,16 @@ def statements(
 
 
 def submit_pipeline(
-    settings: Settings, where: Topics | None = None, job_name: str = JOB_NAME, group_id: str | None = None
+    settings: Settings,
+    where: Topics | None = None,
+    job_name: str = JOB_NAME,
+    group_id: str | None = None,
+    extra_config: Mapping[str, str] | None = None,
 ) -> str:
-    """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id."""
+    """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id.
+
+    `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint.
+    """
     where = where or Topics()
     ddl, inserts = statements(settings, where, job_name, group_id or job_name)
-    return submit(settings, job_name, ddl, inserts, config=job_config(settings))
+    return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})

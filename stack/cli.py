@@ -6,14 +6,18 @@ import subprocess
 import time
 from typing import Annotated
 
+import httpx
 import typer
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
+from stack import provision
 from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
+from stack.pinot_tables import PinotTableError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -56,8 +60,13 @@ def _print_status(statuses: list[EngineStatus]) -> None:
 
 
 @app.command()
-def up(engines: EngineOpt = None) -> None:
-    """Start the engines (all by default) and wait until each is ready; safe to call twice."""
+def up(
+    engines: EngineOpt = None,
+    pipeline: Annotated[
+        bool, typer.Option(help="Also create topics and tables and run the pipeline job (all engines only).")
+    ] = True,
+) -> None:
+    """Start the engines (all by default), wait until each is ready, then provision; safe to call twice."""
     stack = _stack()
     started = time.monotonic()
     try:
@@ -69,7 +78,31 @@ def up(engines: EngineOpt = None) -> None:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     _print_status(statuses)
-    console.print(f"ready in {time.monotonic() - started:.1f}s")
+    console.print(f"engines ready in {time.monotonic() - started:.1f}s")
+    if pipeline and not engines:
+        _provision(fresh=False)
+
+
+def _provision(fresh: bool) -> None:
+    started = time.monotonic()
+    try:
+        state = provision.provision(get_settings(), fresh=fresh)
+    except (httpx.HTTPError, KafkaError, PinotTableError, provision.ProvisionError) as exc:
+        err.print(f"[red]provisioning failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    restored = f" from {state.restored_from}" if state.restored_from else ""
+    console.print(f"topics and Pinot tables in place; pipeline job {state.job_id} {state.action}{restored}")
+    console.print(f"provisioned in {time.monotonic() - started:.1f}s")
+
+
+@app.command("provision")
+def provision_command(
+    fresh: Annotated[
+        bool, typer.Option(help="Start the job without its last checkpoint: reprocess the raw topic.")
+    ] = False,
+) -> None:
+    """Create the topics and Pinot tables and run the pipeline job, unless they already are (idempotent)."""
+    _provision(fresh)
 
 
 @app.command()

@@ -1,0 +1,124 @@
+"""Give a running stack what the product needs: topics, Pinot tables and the pipeline job. Idempotent.
+
+Run after `rta up` (the CLI does it for you). A second run changes nothing; after a restart of the
+engines the pipeline resumes from its newest retained checkpoint, so nothing is reprocessed or doubled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
+
+from core import topics
+from core.datasets import DATASETS, Dataset, Mode
+from core.settings import Settings
+from flink_jobs.pipeline import JOB_NAME, Topics, submit_pipeline
+from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from stack import pinot_tables
+from stack.topics import ensure_topic
+
+RAW_RETENTION_MS = 7 * 24 * 3600 * 1000  # the replay window: how far back a backfill can start
+ACTIVE_STATES = {"CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING"}
+
+
+def topic_config(dataset: Dataset | None) -> dict[str, str]:
+    """Upsert topics keep the newest row per key (compaction); the others keep a week of records."""
+    if dataset is not None and dataset.mode is Mode.UPSERT:
+        return {"cleanup.policy": "compact", "min.compaction.lag.ms": "3600000"}
+    return {"cleanup.policy": "delete", "retention.ms": str(RAW_RETENTION_MS)}
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    ensure_topic(settings, topics.EVENTS, partitions=topics.PARTITIONS, config=topic_config(None))
+    for d in DATASETS:
+        ensure_topic(settings, d.topic, partitions=topics.PARTITIONS, config=topic_config(d))
+    return [topics.EVENTS, *(d.topic for d in DATASETS)]
+
+
+def ensure_tables(settings: Settings) -> list[str]:
+    for d in DATASETS:
+        definition = pinot_tables.with_overrides(pinot_tables.load(d.name), settings)
+        pinot_tables.create(definition, settings)
+    return [d.name for d in DATASETS]
+
+
+def _job_record(settings: Settings, job_name: str) -> Path:
+    return settings.run_dir / "flink" / "jobs" / f"{job_name}.json"
+
+
+def latest_checkpoint(settings: Settings, job_id: str) -> Path | None:
+    """The newest complete checkpoint a job left behind (a checkpoint is complete once it has _metadata)."""
+    root = settings.run_dir / "flink" / "checkpoints" / job_id
+    done = [p.parent for p in root.glob("chk-*/_metadata")]
+    return max(done, key=lambda p: int(p.name.removeprefix("chk-")), default=None)
+
+
+class ProvisionError(RuntimeError):
+    """Something the product needs could not be put in place; the message says what and what to try."""
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    job_id: str
+    action: str  # "already running", "resumed", "started"
+    restored_from: Path | None = None
+
+
+def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = False) -> PipelineState:
+    """Leave the pipeline running: keep a running job, else resume the last one from its newest
+    checkpoint, else start it from the beginning of the raw topic (`fresh` skips the resume)."""
+    with FlinkRest(settings) as rest:
+        for job in rest.jobs():
+            if job["name"] == job_name and job["state"] in ACTIVE_STATES:
+                return PipelineState(job["jid"], "already running")
+    record = _job_record(settings, job_name)
+    previous = json.loads(record.read_text())["job_id"] if record.exists() else None
+    checkpoint = None if fresh or previous is None else latest_checkpoint(settings, previous)
+    config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
+    try:
+        job_id = submit_pipeline(settings, Topics(), job_name=job_name, extra_config=config)
+    except Exception as exc:  # PyFlink raises Py4J/Table exceptions; keep the Java message, add a hint
+        hint = (
+            " (if the job's SQL changed since that checkpoint, run `rta provision --fresh`)"
+            if checkpoint
+            else ""
+        )
+        raise ProvisionError(f"submitting {job_name} failed{hint}: {exc}") from exc
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(
+        json.dumps({"job_id": job_id, "restored_from": str(checkpoint) if checkpoint else None})
+    )
+    _wait_running(settings, job_id, job_name)
+    return PipelineState(job_id, "resumed" if checkpoint else "started", checkpoint)
+
+
+def _wait_running(settings: Settings, job_id: str, job_name: str, timeout_s: float = 120.0) -> None:
+    """Poll the job's state until RUNNING; a job that fails (e.g. on incompatible state) is an error."""
+
+    def state() -> str:
+        with FlinkRest(settings) as rest:
+            return rest.state(job_id)
+
+    settled = Retrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_exponential(multiplier=0.2, max=2.0),
+        retry=retry_if_result(lambda s: s not in ("RUNNING", *TERMINAL_STATES)),
+    )
+    try:
+        final = settled(state)
+    except RetryError as exc:
+        raise ProvisionError(f"{job_name} ({job_id}) not RUNNING after {timeout_s:.0f}s") from exc
+    if final != "RUNNING":
+        raise ProvisionError(
+            f"{job_name} ({job_id}) is {final}; see its exceptions at {settings.flink_rest_url}"
+            " (after a change to the job's SQL, `rta provision --fresh` starts without the old state)"
+        )
+
+
+def provision(settings: Settings, fresh: bool = False) -> PipelineState:
+    ensure_topics(settings)
+    ensure_tables(settings)
+    return ensure_pipeline(settings, fresh=fresh)

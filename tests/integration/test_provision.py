@@ -1,0 +1,80 @@
+"""`rta up` provisioning on the real stack: topics, tables and the pipeline job, idempotent and resumable.
+
+This test owns the product's default topic and table names in the test stack (no other test uses them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from kafka import KafkaAdminClient
+
+from core import topics
+from core.datasets import DATASETS
+from core.settings import Settings
+from flink_jobs.pipeline import JOB_NAME
+from flink_jobs.runner import FlinkRest
+from stack import pinot_tables, provision
+from tests.integration.builders import consume
+from tests.integration.e2e import raw_records, send_all, traffic
+from tests.support.oracle import expected
+from tests.support.polling import poll_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cleanup(settings: Settings) -> Iterator[None]:
+    yield
+    with FlinkRest(settings) as rest:
+        for job in rest.jobs():
+            if job["name"] == JOB_NAME and job["state"] in provision.ACTIVE_STATES:
+                rest.cancel(job["jid"])
+    for d in DATASETS:
+        pinot_tables.drop(d.name, settings)
+
+
+def _topic_names(settings: Settings) -> set[str]:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
+    settings: Settings, cleanup: None
+) -> None:
+    first = provision.provision(settings)
+    assert first.action == "started"
+    assert {topics.EVENTS, *(d.topic for d in DATASETS)} <= _topic_names(settings)
+    tables = httpx.get(f"{settings.pinot_controller_url}/tables", params={"type": "realtime"}).json()
+    assert {f"{d.name}_REALTIME" for d in DATASETS} <= set(tables["tables"])
+
+    again = provision.provision(settings)
+    assert (again.action, again.job_id) == ("already running", first.job_id)
+
+    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC) - timedelta(seconds=60), 300, seed=5), 1000)
+    first_batch = expected(raw_records(settings, topics.EVENTS), settings)
+    # Everything committed means a completed checkpoint covers the whole first batch.
+    consume(settings, topics.ACCEPTED_EVENTS, expected=len(first_batch.accepted), timeout_s=90)
+    with FlinkRest(settings) as rest:
+        rest.cancel(first.job_id)
+        poll_until(lambda: rest.state(first.job_id), lambda s: s == "CANCELED", timeout_s=60, what="cancel")
+    assert provision.latest_checkpoint(settings, first.job_id) is not None
+
+    resumed = provision.provision(settings)
+    assert resumed.action == "resumed"
+    assert resumed.restored_from == provision.latest_checkpoint(settings, first.job_id)
+    # The resumed job goes on where its checkpoint left off: the second batch is accepted once and the
+    # first is not accepted again (a job started from scratch would re-accept it: its dedup state is empty).
+    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC), 300, seed=6), 1000)
+    both = expected(raw_records(settings, topics.EVENTS), settings)
+    assert len(both.accepted) > len(first_batch.accepted)
+    got = consume(settings, topics.ACCEPTED_EVENTS, expected=len(both.accepted), timeout_s=90)
+    ids = [r.value["event_id"] for r in got]
+    assert len(ids) == len(both.accepted)
+    assert set(ids) == {e.event_id for e in both.accepted}
