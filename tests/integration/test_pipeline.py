@@ -9,8 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.main import create_app
 from core.settings import Settings
+from query.analytics import Tables
+from tests.integration.api_checks import assert_api_serves
 from tests.integration.e2e import (
     CRAFTED_REJECTS,
     assert_pinot_serves,
@@ -40,3 +44,5 @@ def test_served_numbers_equal_an_independent_computation(settings: Settings) -> 
         assert late <= want.late
         assert_pinot_serves(settings, pipeline.tables, want)
         assert_topics_exactly_once(settings, pipeline.topics, want)
+        with TestClient(create_app(settings, Tables(**pipeline.tables))) as client:
+            assert_api_serves(client, want)

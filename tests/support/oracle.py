@@ -32,6 +32,8 @@ class Expected:
     dead_letters: set[tuple[int, int]] = field(default_factory=set)
     accepted: list[BaseEvent] = field(default_factory=list)
     late: set[str] = field(default_factory=set)  # event_ids of accepted events flagged late
+    arrival_ms: dict[str, int] = field(default_factory=dict)  # event_id -> record timestamp of the copy kept
+    dead_letter_arrival_ms: list[int] = field(default_factory=list)
     active_users: list[ActiveUsersMinute] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
@@ -47,6 +49,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
             event = parse_event(r.value or b"")
         except ValidationError:
             out.dead_letters.add((r.partition, r.offset))
+            out.dead_letter_arrival_ms.append(r.timestamp_ms)
             continue
         ts = to_epoch_millis(event.event_timestamp)
         if (
@@ -55,12 +58,14 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
             <= r.timestamp_ms + settings.max_future_s * 1000
         ):
             out.dead_letters.add((r.partition, r.offset))
+            out.dead_letter_arrival_ms.append(r.timestamp_ms)
             continue
         newest[r.partition] = max(newest.get(r.partition, ts), ts)
         if event.event_id in seen:  # copies share session_id, so partition: the lowest offset came first
             continue
         seen.add(event.event_id)
         out.accepted.append(event)
+        out.arrival_ms[event.event_id] = r.timestamp_ms
         if ts < newest[r.partition] - delay_ms:
             out.late.add(event.event_id)
     out.active_users = _active_users(out.accepted)

@@ -1,0 +1,70 @@
+"""Helpers shared by the metric routes: response metadata and gap-filled series."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from api.schemas import Meta
+from api.timerange import TimeRange
+from core.settings import Settings
+from query import analytics
+from query.analytics import Tables
+from query.pinot import Pinot
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 2)
+
+
+def as_of(pinot: Pinot, tables: Tables, settings: Settings) -> datetime | None:
+    """End of the newest minute the watermark has passed, judged from the newest queryable event."""
+    newest = analytics.newest_event_time(pinot, tables)
+    if newest is None:
+        return None
+    closed = newest - settings.watermark_delay_s * 1000
+    return datetime.fromtimestamp((closed - closed % 60_000) / 1000, tz=UTC)
+
+
+def meta(
+    r: TimeRange,
+    timer: Timer,
+    source: str,
+    pinot: Pinot,
+    tables: Tables,
+    settings: Settings,
+    series: bool = True,
+) -> Meta:
+    closed = as_of(pinot, tables, settings)
+    return Meta(
+        from_=r.start.astimezone(r.tz),
+        to=r.end.astimezone(r.tz),
+        granularity=r.granularity.value if series else None,
+        tz=str(r.tz),
+        as_of=closed.astimezone(r.tz) if closed else None,
+        newest_bucket_final=closed is not None and r.end <= closed,
+        query_ms=timer.ms,
+        source=source,
+    )
+
+
+def gap_filled(
+    r: TimeRange, rows: dict[int, dict[str, Any]], make: Callable[..., P], zero: dict[str, Any]
+) -> list[P]:
+    """One point per bucket of the range, zeros where Pinot has no row."""
+    points = []
+    for bucket in r.buckets():
+        values = rows.get(int(bucket.timestamp() * 1000), zero)
+        points.append(make(bucket=bucket.astimezone(r.tz), **{**zero, **values}))
+    return points

@@ -1,0 +1,37 @@
+"""Typed dependencies for the routes: settings, the shared Pinot client, table names, the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from core.settings import Settings
+from query.analytics import Tables
+from query.pinot import Pinot
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_pinot(request: Request) -> Pinot:
+    pinot: Pinot = request.app.state.pinot
+    return pinot
+
+
+def get_tables(request: Request) -> Tables:
+    tables: Tables = request.app.state.tables
+    return tables
+
+
+def get_now() -> datetime:
+    return datetime.now(UTC)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PinotDep = Annotated[Pinot, Depends(get_pinot)]
+TablesDep = Annotated[Tables, Depends(get_tables)]
+NowDep = Annotated[datetime, Depends(get_now)]

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from api.common import Timer, meta
+from api.deps import PinotDep, SettingsDep, TablesDep
+from api.params import CompareDep, FiltersDep, RangeDep
+from api.schemas import Funnel, FunnelSegment, FunnelStep
+from api.timerange import TimeRange
+from query import analytics
+from query.analytics import Filters, Tables
+from query.pinot import Pinot
+
+router = APIRouter(prefix="/metrics", tags=["funnel"])
+STEPS = (("product_view", "viewed"), ("add_to_cart", "carted"), ("purchase", "purchased"))
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def _segment(row: dict[str, Any]) -> FunnelSegment:
+    steps, before = [], None
+    for step, name in STEPS:
+        sessions = row[f"{name}_sessions"]
+        steps.append(
+            FunnelStep(
+                step=step,
+                events=row[f"{name}_events"],
+                sessions=sessions,
+                conversion_from_previous=None if before is None else _ratio(sessions, before),
+            )
+        )
+        before = sessions
+    return FunnelSegment(
+        segment=str(row["segment"]),
+        steps=steps,
+        overall_conversion=_ratio(row["purchased_sessions"], row["viewed_sessions"]),
+    )
+
+
+def _segments(
+    pinot: Pinot, tables: Tables, r: TimeRange, filters: Filters, by: str | None
+) -> list[FunnelSegment]:
+    return [_segment(row) for row in analytics.funnel(pinot, tables, r.start, r.end, filters, by)]
+
+
+@router.get("/funnel")
+def funnel(
+    pinot: PinotDep,
+    tables: TablesDep,
+    settings: SettingsDep,
+    r: RangeDep,
+    filters: FiltersDep,
+    breakdown: Annotated[Literal["device_type", "product_category"] | None, Query()] = None,
+    compare: CompareDep = None,
+) -> Funnel:
+    """Product view -> add to cart -> purchase: events, sessions and conversion per step."""
+    timer = Timer()
+    data = _segments(pinot, tables, r, filters, breakdown)
+    previous = _segments(pinot, tables, r.previous(), filters, breakdown) if compare else None
+    return Funnel(
+        meta=meta(r, timer, tables.events, pinot, tables, settings, series=False),
+        breakdown=breakdown,
+        data=data,
+        previous=previous,
+    )
