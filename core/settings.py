@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     pinot_server_admin_port: Port = 8097
     pinot_server_grpc_port: Port = 8090
     pinot_cluster: str = "rta"
+    api_port: Port = 8000
+
+    demo_rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
+    """Events/s the demo's generator sends (`make demo`)."""
 
     # Heaps for a 2-core / 24 GiB machine shared by all engines (see README, "Sizing").
     kafka_heap_mb: Annotated[int, Field(ge=256)] = 768
@@ -101,6 +105,11 @@ class Settings(BaseSettings):
     @property
     def pinot_broker_url(self) -> str:
         return f"http://{self.host}:{self.port(self.pinot_broker_port)}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port(self.api_port)}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
+from stack.apps import stop_apps
 from stack.engines.base import Engine, Probe
 from stack.engines.flink import Flink
 from stack.engines.kafka import Kafka
@@ -63,8 +64,9 @@ class Stack:
         return self.status(names)
 
     def down(self, names: list[str] | None = None) -> list[str]:
-        """Stop engines in reverse dependency order; returns the processes that were stopped."""
-        stopped = []
+        """Stop the apps (all engines only), then engines in reverse dependency order; returns the
+        processes that were stopped."""
+        stopped = stop_apps(self.supervisor) if not names else []
         for engine in reversed(self._select(names)):
             for process in reversed(engine.process_names):
                 if self.supervisor.stop(process):
