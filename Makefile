@@ -21,7 +21,7 @@ down: ## Stop every engine process (by PID)
 status: ## Show each engine's processes, memory and readiness
 	@$(BIN)/rta status
 
-demo: up ## Set up, start the real stack, print URLs and curl lines
+demo: up ## Set up, start the stack, provision, run the API and the generator, print URLs and curl lines
 	@$(BIN)/python -m stack.demo
 
 test: setup lint ## Set up, lint, and run the whole suite (unit + integration on the real engines)

@@ -71,8 +71,9 @@ def _percentile(values: list[float], q: float) -> float:
 def measure(settings: Settings, rate: float, duration_s: float, settle_s: float) -> Run:
     run = Run(rate, duration_s)
     count = int(rate * duration_s)
-    stream = EventStream(99, start=datetime.now(UTC), rate=rate, users=20_000, products=2_000)
-    outgoing = apply_faults(islice(stream, count), FaultShares(), seed=99)
+    seed = time.time_ns()  # never a repeat of an earlier run's event_ids (they would be deduplicated)
+    stream = EventStream(seed, start=datetime.now(UTC), rate=rate, users=20_000, products=2_000)
+    outgoing = apply_faults(islice(stream, count), FaultShares(), seed=seed)
     report = SendReport()
 
     def sender() -> None:

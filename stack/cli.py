@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
-from stack import provision
+from stack import inspect_kafka, provision
 from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
@@ -132,7 +132,10 @@ def status(engines: EngineOpt = None) -> None:
 @app.command()
 def logs(
     process: Annotated[
-        str, typer.Argument(help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager")
+        str,
+        typer.Argument(
+            help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager, api, generator"
+        ),
     ],
     lines: Annotated[int, typer.Option("-n", help="How many lines.")] = 100,
     follow: Annotated[bool, typer.Option("-f", help="Keep following.")] = False,
@@ -147,6 +150,38 @@ def logs(
         err.print(f"no log yet at {path}")
         raise typer.Exit(1)
     subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), str(path)], check=False)
+
+
+@app.command()
+def topics(
+    prefix: Annotated[str, typer.Argument(help="Only topics whose name starts with this.")] = "",
+) -> None:
+    """List topics with partitions, offsets and each consumer group's lag."""
+    table = Table(title=f"Kafka at {get_settings().kafka_bootstrap}")
+    for col in ("topic", "partition", "first offset", "end offset", "lag by group"):
+        table.add_column(
+            col, justify="right" if "offset" in col or col == "partition" else "left", overflow="fold"
+        )
+    for p in inspect_kafka.describe(get_settings(), prefix):
+        lag = ", ".join(f"{g}: {n:,}" for g, n in sorted(p.lag.items())) or "-"
+        table.add_row(p.topic, str(p.partition), f"{p.start:,}", f"{p.end:,}", lag)
+    console.print(table)
+
+
+@app.command("tail")
+def tail_topic(
+    topic: Annotated[str, typer.Argument(help="Topic to read (committed records only).")],
+    last: Annotated[int, typer.Option("-n", help="Records per partition to show first.", min=0)] = 5,
+    follow: Annotated[bool, typer.Option("-f", help="Keep following.")] = False,
+) -> None:
+    """Print a topic's newest records as pretty JSON (and follow it with -f)."""
+    try:
+        for partition, offset, text in inspect_kafka.tail(get_settings(), topic, last, follow):
+            console.print(f"[dim]{topic}[{partition}] @ {offset}[/dim]")
+            console.print(text, highlight=False, markup=False)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
 
 if __name__ == "__main__":

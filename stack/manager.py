@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from stack.apps import stop_apps
+from stack.apps import APP_PROCESSES, stop_apps
 from stack.engines.base import Engine, Probe
 from stack.engines.flink import Flink
 from stack.engines.kafka import Kafka
@@ -90,8 +90,10 @@ class Stack:
         return result
 
     def log_file(self, process: str) -> Path:
+        if process in APP_PROCESSES:
+            return self.settings.run_dir / "logs" / f"{process}.log"
         for engine in self.engines.values():
             if process in engine.process_names:
                 return engine.log_file(process)
         names = [p for e in self.engines.values() for p in e.process_names]
-        raise ValueError(f"unknown process {process!r}; choose from {names}")
+        raise ValueError(f"unknown process {process!r}; choose from {[*names, *APP_PROCESSES]}")
