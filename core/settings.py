@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RTA_", env_file=".env", extra="ignore", frozen=True)
 
     host: str = "127.0.0.1"
+    """Where the local stack's engines listen (and where clients find them unless told otherwise)."""
+    # Clients only: where to reach each engine when it is not on `host` (docker-compose service names,
+    # a real cluster's load balancers). Unset means `host`.
+    kafka_host: str | None = None
+    flink_host: str | None = None
+    pinot_controller_host: str | None = None
+    pinot_broker_host: str | None = None
     port_offset: Annotated[int, Field(ge=0, le=50000)] = 0
     run_dir: Path = REPO_ROOT / ".run" / "stack"
 
@@ -89,22 +96,22 @@ class Settings(BaseSettings):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.port(self.kafka_port)}"
+        return f"{self.kafka_host or self.host}:{self.port(self.kafka_port)}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def flink_rest_url(self) -> str:
-        return f"http://{self.host}:{self.port(self.flink_rest_port)}"
+        return f"http://{self.flink_host or self.host}:{self.port(self.flink_rest_port)}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def pinot_controller_url(self) -> str:
-        return f"http://{self.host}:{self.port(self.pinot_controller_port)}"
+        return f"http://{self.pinot_controller_host or self.host}:{self.port(self.pinot_controller_port)}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def pinot_broker_url(self) -> str:
-        return f"http://{self.host}:{self.port(self.pinot_broker_port)}"
+        return f"http://{self.pinot_broker_host or self.host}:{self.port(self.pinot_broker_port)}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -28,7 +29,10 @@ def generate(
     rate: Annotated[float, typer.Option(help="Events per second; 0 = as fast as possible.", min=0)] = 50.0,
     count: Annotated[int | None, typer.Option(help="Stop after this many events.", min=1)] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.", min=0)] = None,
-    seed: Annotated[int, typer.Option(help="Same seed (and start) = same events.")] = 42,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Same seed (and start and rate) = same events; default a new seed per run."),
+    ] = None,
     users: Annotated[int, typer.Option(min=1)] = 2_000,
     products: Annotated[int, typer.Option(min=1)] = 500,
     start: Annotated[
@@ -47,6 +51,9 @@ def generate(
     settings = get_settings()
     first = (start.replace(tzinfo=start.tzinfo or UTC)) if start else datetime.now(UTC)
     nominal_rate = rate or 1000.0  # event-time spacing when sending as fast as possible
+    if seed is None:  # a repeated seed repeats event_ids, which the pipeline drops as duplicates
+        seed = time.time_ns()
+    console.print(f"seed {seed}", highlight=False)
     stream = EventStream(seed, start=first, rate=nominal_rate, users=users, products=products)
     limit = count if count is not None else (int(duration * nominal_rate) if duration is not None else None)
     events = islice(stream, limit) if limit is not None else stream

@@ -68,7 +68,7 @@ def table_environment(settings: Settings, job_name: str, config: Mapping[str, st
     conf = Configuration()
     for key, value in {
         "execution.target": "remote",
-        "rest.address": settings.host,
+        "rest.address": settings.flink_host or settings.host,
         "rest.port": str(settings.port(settings.flink_rest_port)),
         "pipeline.jars": ";".join(connector_jars()),
         "pipeline.name": job_name,

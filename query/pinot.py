@@ -20,7 +20,7 @@ Row = TypeVar("Row", bound=BaseModel)
 class Pinot:
     def __init__(self, settings: Settings, timeout_s: float = 10.0) -> None:
         self._connection = pinotdb.connect(
-            host=settings.host,
+            host=settings.pinot_broker_host or settings.host,
             port=settings.port(settings.pinot_broker_port),
             path="/query/sql",
             scheme="http",

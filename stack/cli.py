@@ -83,15 +83,17 @@ def up(
         _provision(fresh=False)
 
 
-def _provision(fresh: bool) -> None:
+def _provision(fresh: bool, pipeline: bool = True) -> None:
     started = time.monotonic()
     try:
-        state = provision.provision(get_settings(), fresh=fresh)
+        state = provision.provision(get_settings(), fresh=fresh, pipeline=pipeline)
     except (httpx.HTTPError, KafkaError, PinotTableError, provision.ProvisionError) as exc:
         err.print(f"[red]provisioning failed: {exc}[/red]")
         raise typer.Exit(1) from exc
-    restored = f" from {state.restored_from}" if state.restored_from else ""
-    console.print(f"topics and Pinot tables in place; pipeline job {state.job_id} {state.action}{restored}")
+    console.print("topics and Pinot tables in place")
+    if state is not None:
+        restored = f" from {state.restored_from}" if state.restored_from else ""
+        console.print(f"pipeline job {state.job_id} {state.action}{restored}")
     console.print(f"provisioned in {time.monotonic() - started:.1f}s")
 
 
@@ -100,9 +102,12 @@ def provision_command(
     fresh: Annotated[
         bool, typer.Option(help="Start the job without its last checkpoint: reprocess the raw topic.")
     ] = False,
+    pipeline: Annotated[
+        bool, typer.Option(help="Also run the pipeline job (--no-pipeline: topics and tables).")
+    ] = True,
 ) -> None:
     """Create the topics and Pinot tables and run the pipeline job, unless they already are (idempotent)."""
-    _provision(fresh)
+    _provision(fresh, pipeline)
 
 
 @app.command()

@@ -118,7 +118,7 @@ def _wait_running(settings: Settings, job_id: str, job_name: str, timeout_s: flo
         )
 
 
-def provision(settings: Settings, fresh: bool = False) -> PipelineState:
+def provision(settings: Settings, fresh: bool = False, pipeline: bool = True) -> PipelineState | None:
     ensure_topics(settings)
     ensure_tables(settings)
-    return ensure_pipeline(settings, fresh=fresh)
+    return ensure_pipeline(settings, fresh=fresh) if pipeline else None

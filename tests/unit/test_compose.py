@@ -1,0 +1,61 @@
+"""docker-compose.yml runs the same engines, versions and sizes as the local stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.settings import Settings
+from stack.versions import REPO_ROOT, versions
+
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def _flink_properties(compose: dict[str, Any]) -> dict[str, str]:
+    text = compose["services"]["flink-jobmanager"]["environment"]["FLINK_PROPERTIES"]
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in text.splitlines() if line)}
+
+
+def test_engine_versions_come_from_the_single_pin() -> None:
+    v, services = versions(), _compose()["services"]
+    assert services["kafka"]["image"] == f"apache/kafka:{v.kafka}"
+    for role in ("pinot-controller", "pinot-broker", "pinot-server"):
+        assert services[role]["image"] == f"apachepinot/pinot:{v.pinot}"
+    args = services["flink-jobmanager"]["build"]["args"]
+    assert args == {"FLINK_VERSION": v.flink, "FLINK_KAFKA_CONNECTOR": v.flink_kafka_connector}
+    assert services["api"]["build"]["args"] == args
+    dockerfile = (REPO_ROOT / "docker" / "flink.Dockerfile").read_text()
+    assert "FROM flink:${FLINK_VERSION}-scala_2.12-java" + v.java in dockerfile
+
+
+def test_engine_settings_mirror_the_local_stack() -> None:
+    s, compose = Settings(), _compose()
+    props = _flink_properties(compose)
+    assert props["taskmanager.numberOfTaskSlots"] == str(s.flink_taskmanager_slots)
+    assert props["taskmanager.memory.process.size"] == f"{s.flink_taskmanager_process_mb}m"
+    assert props["jobmanager.memory.process.size"] == f"{s.flink_jobmanager_process_mb}m"
+    assert props["state.backend.type"] == "hashmap"
+    kafka = compose["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_HEAP_OPTS"] == f"-Xms{s.kafka_heap_mb}m -Xmx{s.kafka_heap_mb}m"
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert int(kafka["KAFKA_TRANSACTION_MAX_TIMEOUT_MS"]) > s.kafka_transaction_timeout_s * 1000
+
+
+def test_services_wait_for_what_they_need_and_publish_on_loopback_only() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, (name, dependency)
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert services["pipeline"]["depends_on"]["tables"]["condition"] == "service_completed_successfully"
+    assert services["api"]["environment"]["RTA_PINOT_BROKER_HOST"] == "pinot-broker"
+    for dockerfile in ("docker/app.Dockerfile", "docker/flink.Dockerfile"):
+        assert Path(REPO_ROOT / dockerfile).is_file()
