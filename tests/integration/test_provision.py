@@ -7,19 +7,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from kafka import KafkaAdminClient
+from pydantic import BaseModel
 
+from api.schemas import (
+    ActiveUsersSeries,
+    Funnel,
+    Meta,
+    ProductRanking,
+    ProductSeries,
+    QualitySeries,
+    Readiness,
+    RevenueSeries,
+    SessionPage,
+)
 from core import topics
 from core.datasets import DATASETS
 from core.settings import Settings
 from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import FlinkRest
-from stack import pinot_tables, provision
+from stack import demo, pinot_tables, provision
+from stack.apps import start_api
+from stack.process import Supervisor
 from tests.integration.builders import consume
 from tests.integration.e2e import raw_records, send_all, traffic
+from tests.support import readme
 from tests.support.oracle import expected
 from tests.support.polling import poll_until
 
@@ -49,12 +65,14 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     settings: Settings, cleanup: None
 ) -> None:
     first = provision.provision(settings)
+    assert first is not None
     assert first.action == "started"
     assert {topics.EVENTS, *(d.topic for d in DATASETS)} <= _topic_names(settings)
     tables = httpx.get(f"{settings.pinot_controller_url}/tables", params={"type": "realtime"}).json()
     assert {f"{d.name}_REALTIME" for d in DATASETS} <= set(tables["tables"])
 
     again = provision.provision(settings)
+    assert again is not None
     assert (again.action, again.job_id) == ("already running", first.job_id)
 
     send_all(settings, topics.EVENTS, traffic(datetime.now(UTC) - timedelta(seconds=60), 300, seed=5), 1000)
@@ -67,6 +85,7 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     assert provision.latest_checkpoint(settings, first.job_id) is not None
 
     resumed = provision.provision(settings)
+    assert resumed is not None
     assert resumed.action == "resumed"
     assert resumed.restored_from == provision.latest_checkpoint(settings, first.job_id)
     # The resumed job goes on where its checkpoint left off: the second batch is accepted once and the
@@ -78,3 +97,49 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     ids = [r.value["event_id"] for r in got]
     assert len(ids) == len(both.accepted)
     assert set(ids) == {e.event_id for e in both.accepted}
+
+    _readme_examples_answer_with_the_documented_shapes(settings)
+
+
+SHAPES: dict[str, type[BaseModel]] = {
+    "/ready": Readiness,
+    "/metrics/active-users": ActiveUsersSeries,
+    "/metrics/products": ProductRanking,
+    "/metrics/products/": ProductSeries,
+    "/metrics/sessions": SessionPage,
+    "/metrics/revenue": RevenueSeries,
+    "/metrics/funnel": Funnel,
+    "/metrics/data-quality": QualitySeries,
+}
+
+
+def _shape(url: str) -> type[BaseModel]:
+    path = httpx.URL(url).path
+    return SHAPES["/metrics/products/"] if path.startswith("/metrics/products/") else SHAPES[path]
+
+
+def _same_keys(body: Any, model: type[BaseModel]) -> None:
+    fields = {f.serialization_alias or name for name, f in model.model_fields.items()}
+    assert set(body) == fields, (model.__name__, sorted(set(body) ^ fields))
+    model.model_validate({k if k != "from" else "from_": v for k, v in body.items()})
+
+
+def _readme_examples_answer_with_the_documented_shapes(settings: Settings) -> None:
+    """Every curl line of the README and of `make demo`, run against the API on the provisioned stack."""
+    supervisor = Supervisor(settings.run_dir)
+    start_api(settings, supervisor)
+    try:
+        lines = readme.api_curl_lines() + demo.curl_lines(Settings())
+        assert len(lines) >= 10
+        for line in lines:
+            status, body = readme.run_curl(line, settings.api_url)
+            assert status == 200, (line, body)
+            model = _shape(line.split("'")[1])
+            if model is not Readiness:
+                _same_keys(body["meta"], Meta)
+            _same_keys(body, model)
+        sample = readme.json_samples()[0]
+        _same_keys(sample, ActiveUsersSeries)
+        _same_keys(sample["meta"], Meta)
+    finally:
+        supervisor.stop("api")

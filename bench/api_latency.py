@@ -1,0 +1,73 @@
+"""API latency per endpoint at a light load (one request at a time) against the running demo stack.
+
+    .venv/bin/python -m bench.api_latency --requests 200
+
+Prints p50/p95/p99 per endpoint and writes bench/results/api-latency.json. The heavier load tests
+(50-500 requests/s with a real load tool) belong to the benchmark suite.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import get_settings
+
+RESULTS = Path(__file__).parent / "results"
+ENDPOINTS = {
+    "active-users (minute)": "/metrics/active-users?from=-15m",
+    "active-users (hour, filtered)": "/metrics/active-users?from=-1d&granularity=hour&device_type=mobile",
+    "products top 10": "/metrics/products?from=-1h&sort=revenue&limit=10",
+    "products compare": "/metrics/products?from=-1h&sort=views&limit=10&compare=previous_period",
+    "product series": "/metrics/products/p-00001?from=-30m",
+    "sessions page": "/metrics/sessions?from=-15m&limit=20",
+    "revenue": "/metrics/revenue?from=-30m",
+    "funnel by device": "/metrics/funnel?from=-1h&breakdown=device_type",
+    "data-quality": "/metrics/data-quality?from=-15m",
+    "health": "/health",
+}
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(requests: Annotated[int, typer.Option(min=10)] = 200) -> None:
+    settings = get_settings()
+    results = {}
+    with httpx.Client(base_url=settings.api_url, timeout=30) as client:
+        for name, path in ENDPOINTS.items():
+            client.get(path)  # warm-up
+            times, errors = [], 0
+            for _ in range(requests):
+                started = time.perf_counter()
+                r = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+                errors += r.status_code != 200
+            results[name] = {
+                "path": path,
+                "p50_ms": round(_pct(times, 0.5), 1),
+                "p95_ms": round(_pct(times, 0.95), 1),
+                "p99_ms": round(_pct(times, 0.99), 1),
+                "errors": errors,
+            }
+    table = Table(title=f"API latency, {requests} sequential requests per endpoint")
+    for col in ("endpoint", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(col, justify="left" if col == "endpoint" else "right")
+    for name, r in results.items():
+        table.add_row(name, str(r["p50_ms"]), str(r["p95_ms"]), str(r["p99_ms"]), str(r["errors"]))
+    Console().print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "api-latency.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    typer.run(main)
