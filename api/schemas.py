@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from core.metrics import ProductMinute, SessionSummary
 
@@ -17,7 +17,13 @@ def _doc(model: type[BaseModel], name: str) -> str | None:
 class Meta(BaseModel):
     """What was served: the range, how fresh it is, how long it took."""
 
-    from_: datetime = Field(serialization_alias="from", description="start of the first bucket (inclusive)")
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(
+        validation_alias=AliasChoices("from", "from_"),
+        serialization_alias="from",
+        description="start of the first bucket (inclusive)",
+    )
     to: datetime = Field(description="end of the last bucket (exclusive)")
     granularity: str | None = None
     tz: str
