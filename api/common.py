@@ -9,12 +9,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from api.deps import Context
 from api.schemas import Meta
 from api.timerange import TimeRange
-from core.settings import Settings
 from query import analytics
-from query.analytics import Tables
-from query.pinot import Pinot
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -28,25 +26,17 @@ class Timer:
         return round((time.perf_counter() - self.started) * 1000, 2)
 
 
-def as_of(pinot: Pinot, tables: Tables, settings: Settings) -> datetime | None:
+def as_of(ctx: Context) -> datetime | None:
     """End of the newest minute the watermark has passed, judged from the newest queryable event."""
-    newest = analytics.newest_event_time(pinot, tables)
+    newest = analytics.newest_event_time(ctx.pinot, ctx.tables)
     if newest is None:
         return None
-    closed = newest - settings.watermark_delay_s * 1000
+    closed = newest - ctx.settings.watermark_delay_s * 1000
     return datetime.fromtimestamp((closed - closed % 60_000) / 1000, tz=UTC)
 
 
-def meta(
-    r: TimeRange,
-    timer: Timer,
-    source: str,
-    pinot: Pinot,
-    tables: Tables,
-    settings: Settings,
-    series: bool = True,
-) -> Meta:
-    closed = as_of(pinot, tables, settings)
+def meta(r: TimeRange, timer: Timer, source: str, ctx: Context, series: bool = True) -> Meta:
+    closed = as_of(ctx)
     return Meta(
         from_=r.start.astimezone(r.tz),
         to=r.end.astimezone(r.tz),

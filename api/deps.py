@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -27,6 +28,19 @@ def get_tables(request: Request) -> Tables:
     return tables
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every metric route queries with."""
+
+    pinot: Pinot
+    tables: Tables
+    settings: Settings
+
+
+def get_context(request: Request) -> Context:
+    return Context(get_pinot(request), get_tables(request), get_settings(request))
+
+
 def get_now() -> datetime:
     return datetime.now(UTC)
 
@@ -35,3 +49,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PinotDep = Annotated[Pinot, Depends(get_pinot)]
 TablesDep = Annotated[Tables, Depends(get_tables)]
 NowDep = Annotated[datetime, Depends(get_now)]
+ContextDep = Annotated[Context, Depends(get_context)]

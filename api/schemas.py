@@ -4,6 +4,7 @@ pipeline's own documentation agree."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -38,6 +39,19 @@ class Meta(BaseModel):
     source: str = Field(description="the Pinot table(s) the numbers come from")
 
 
+PointT = TypeVar("PointT", bound=BaseModel)
+
+
+class Series(BaseModel, Generic[PointT]):
+    """A gap-filled series: one point per bucket of the range."""
+
+    meta: Meta
+    data: list[PointT]
+    previous: list[PointT] | None = Field(
+        default=None, description="the period just before, bucket for bucket (compare=previous_period)"
+    )
+
+
 class ActiveUsersPoint(BaseModel):
     bucket: datetime
     active_users: int = Field(description="COUNT(DISTINCT user_id) in the bucket")
@@ -45,10 +59,8 @@ class ActiveUsersPoint(BaseModel):
     events: int = Field(description="accepted events in the bucket")
 
 
-class ActiveUsersSeries(BaseModel):
-    meta: Meta
-    data: list[ActiveUsersPoint]
-    previous: list[ActiveUsersPoint] | None = Field(default=None, description="compare=previous_period")
+class ActiveUsersSeries(Series[ActiveUsersPoint]):
+    pass
 
 
 class ProductTotals(BaseModel):
@@ -80,13 +92,10 @@ class ProductPoint(ProductTotals):
     bucket: datetime
 
 
-class ProductSeries(BaseModel):
-    meta: Meta
+class ProductSeries(Series[ProductPoint]):
     product_id: str
     product_name: str
     product_category: str
-    data: list[ProductPoint]
-    previous: list[ProductPoint] | None = None
 
 
 class Session(SessionSummary):
@@ -109,10 +118,8 @@ class RevenuePoint(BaseModel):
     average_order_value: float | None = Field(description="revenue / orders; null without orders")
 
 
-class RevenueSeries(BaseModel):
-    meta: Meta
-    data: list[RevenuePoint]
-    previous: list[RevenuePoint] | None = None
+class RevenueSeries(Series[RevenuePoint]):
+    pass
 
 
 class FunnelStep(BaseModel):
@@ -142,10 +149,8 @@ class QualityPoint(BaseModel):
     dead_lettered: int = Field(description="records rejected to the dead-letter topic")
 
 
-class QualitySeries(BaseModel):
-    meta: Meta
-    data: list[QualityPoint]
-    previous: list[QualityPoint] | None = None
+class QualitySeries(Series[QualityPoint]):
+    pass
 
 
 class Check(BaseModel):

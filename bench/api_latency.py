@@ -42,7 +42,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def main(requests: Annotated[int, typer.Option(min=10)] = 200) -> None:
     settings = get_settings()
-    results = {}
+    results: dict[str, dict[str, object]] = {}
     with httpx.Client(base_url=settings.api_url, timeout=30) as client:
         for name, path in ENDPOINTS.items():
             client.get(path)  # warm-up
@@ -62,8 +62,8 @@ def main(requests: Annotated[int, typer.Option(min=10)] = 200) -> None:
     table = Table(title=f"API latency, {requests} sequential requests per endpoint")
     for col in ("endpoint", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(col, justify="left" if col == "endpoint" else "right")
-    for name, r in results.items():
-        table.add_row(name, str(r["p50_ms"]), str(r["p95_ms"]), str(r["p99_ms"]), str(r["errors"]))
+    for name, row in results.items():
+        table.add_row(name, *(str(row[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "errors")))
     Console().print(table)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api-latency.json").write_text(json.dumps(results, indent=1))

@@ -3,30 +3,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.common import Timer, gap_filled, meta
-from api.deps import PinotDep, SettingsDep, TablesDep
+from api.deps import Context, ContextDep
 from api.params import CompareDep, RangeDep
 from api.schemas import QualityPoint, QualitySeries
 from api.timerange import TimeRange
 from query import analytics
-from query.analytics import Tables
-from query.pinot import Pinot
 
 router = APIRouter(prefix="/metrics", tags=["data quality"])
 ZERO = {"accepted": 0, "late": 0, "dead_lettered": 0}
 
 
-def _series(pinot: Pinot, tables: Tables, r: TimeRange) -> list[QualityPoint]:
-    rows = analytics.data_quality(pinot, tables, r.start, r.end, r.granularity.pinot_unit, str(r.tz))
+def _series(ctx: Context, r: TimeRange) -> list[QualityPoint]:
+    rows = analytics.data_quality(ctx.pinot, ctx.tables, r.start, r.end, r.granularity.pinot_unit, str(r.tz))
     return gap_filled(r, rows, QualityPoint, ZERO)
 
 
 @router.get("/data-quality")
-def data_quality(
-    pinot: PinotDep, tables: TablesDep, settings: SettingsDep, r: RangeDep, compare: CompareDep = None
-) -> QualitySeries:
+def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> QualitySeries:
     """Accepted, late and dead-lettered events per bucket of arrival time (the Kafka record time)."""
     timer = Timer()
-    data = _series(pinot, tables, r)
-    previous = _series(pinot, tables, r.previous()) if compare else None
-    source = f"{tables.events}, {tables.dead_letters}"
-    return QualitySeries(meta=meta(r, timer, source, pinot, tables, settings), data=data, previous=previous)
+    data = _series(ctx, r)
+    previous = _series(ctx, r.previous()) if compare else None
+    source = f"{ctx.tables.events}, {ctx.tables.dead_letters}"
+    return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)

@@ -5,13 +5,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.common import Timer, meta
-from api.deps import PinotDep, SettingsDep, TablesDep
+from api.deps import Context, ContextDep
 from api.params import CompareDep, FiltersDep, RangeDep
 from api.schemas import Funnel, FunnelSegment, FunnelStep
 from api.timerange import TimeRange
 from query import analytics
-from query.analytics import Filters, Tables
-from query.pinot import Pinot
+from query.analytics import Filters
 
 router = APIRouter(prefix="/metrics", tags=["funnel"])
 STEPS = (("product_view", "viewed"), ("add_to_cart", "carted"), ("purchase", "purchased"))
@@ -41,17 +40,13 @@ def _segment(row: dict[str, Any]) -> FunnelSegment:
     )
 
 
-def _segments(
-    pinot: Pinot, tables: Tables, r: TimeRange, filters: Filters, by: str | None
-) -> list[FunnelSegment]:
-    return [_segment(row) for row in analytics.funnel(pinot, tables, r.start, r.end, filters, by)]
+def _segments(ctx: Context, r: TimeRange, filters: Filters, by: str | None) -> list[FunnelSegment]:
+    return [_segment(row) for row in analytics.funnel(ctx.pinot, ctx.tables, r.start, r.end, filters, by)]
 
 
 @router.get("/funnel")
 def funnel(
-    pinot: PinotDep,
-    tables: TablesDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     r: RangeDep,
     filters: FiltersDep,
     breakdown: Annotated[Literal["device_type", "product_category"] | None, Query()] = None,
@@ -59,10 +54,10 @@ def funnel(
 ) -> Funnel:
     """Product view -> add to cart -> purchase: events, sessions and conversion per step."""
     timer = Timer()
-    data = _segments(pinot, tables, r, filters, breakdown)
-    previous = _segments(pinot, tables, r.previous(), filters, breakdown) if compare else None
+    data = _segments(ctx, r, filters, breakdown)
+    previous = _segments(ctx, r.previous(), filters, breakdown) if compare else None
     return Funnel(
-        meta=meta(r, timer, tables.events, pinot, tables, settings, series=False),
+        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
         breakdown=breakdown,
         data=data,
         previous=previous,

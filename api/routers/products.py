@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.common import Timer, gap_filled, meta
-from api.deps import PinotDep, SettingsDep, TablesDep
+from api.deps import ContextDep
 from api.params import CompareDep, FiltersDep, PageDep, RangeDep
 from api.schemas import ProductPoint, ProductRank, ProductRanking, ProductSeries, ProductTotals
 from api.timerange import TimeRange
@@ -18,9 +18,7 @@ ProductId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\
 
 @router.get("")
 def top_products(
-    pinot: PinotDep,
-    tables: TablesDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     r: RangeDep,
     filters: FiltersDep,
     page: PageDep,
@@ -31,13 +29,15 @@ def top_products(
 ) -> ProductRanking:
     """Top products over the range, ranked by views, add-to-carts, purchases, units or revenue."""
     timer = Timer()
-    rows = analytics.top_products(pinot, tables, r.start, r.end, filters, sort, page.limit, page.offset)
+    rows = analytics.top_products(
+        ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
+    )
     before: dict[str, ProductTotals] = {}
     if compare and rows:
         prev = r.previous()
         ids = [row["product_id"] for row in rows]
         for row in analytics.top_products(
-            pinot, tables, prev.start, prev.end, filters, sort, len(ids), 0, product_ids=ids
+            ctx.pinot, ctx.tables, prev.start, prev.end, filters, sort, len(ids), 0, product_ids=ids
         ):
             before[row["product_id"]] = ProductTotals.model_validate(row)
     data = [
@@ -48,9 +48,9 @@ def top_products(
         )
         for i, row in enumerate(rows)
     ]
-    source = tables.events if filters.on_session_dimensions else tables.product_metrics
+    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
     return ProductRanking(
-        meta=meta(r, timer, source, pinot, tables, settings, series=False),
+        meta=meta(r, timer, source, ctx, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,
@@ -60,9 +60,7 @@ def top_products(
 
 @router.get("/{product_id}")
 def product_series(
-    pinot: PinotDep,
-    tables: TablesDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     product_id: ProductId,
     r: RangeDep,
     filters: FiltersDep,
@@ -70,19 +68,26 @@ def product_series(
 ) -> ProductSeries:
     """One product's views, add-to-carts, purchases, units, revenue and average price over time."""
     timer = Timer()
-    info = analytics.product_info(pinot, tables, product_id)
+    info = analytics.product_info(ctx.pinot, ctx.tables, product_id)
     if info is None:
         raise HTTPException(404, f"no product {product_id!r} has any events")
 
     def series(rng: TimeRange) -> list[ProductPoint]:
         rows = analytics.product_series(
-            pinot, tables, product_id, rng.start, rng.end, rng.granularity.pinot_unit, str(rng.tz), filters
+            ctx.pinot,
+            ctx.tables,
+            product_id,
+            rng.start,
+            rng.end,
+            rng.granularity.pinot_unit,
+            str(rng.tz),
+            filters,
         )
         return gap_filled(rng, rows, ProductPoint, ZERO)
 
-    source = tables.events if filters.on_session_dimensions else tables.product_metrics
+    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
     return ProductSeries(
-        meta=meta(r, timer, source, pinot, tables, settings),
+        meta=meta(r, timer, source, ctx),
         product_id=info["product_id"],
         product_name=info["product_name"],
         product_category=info["product_category"],

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.common import Timer, meta
-from api.deps import PinotDep, SettingsDep, TablesDep
+from api.deps import ContextDep, PinotDep, TablesDep
 from api.params import FiltersDep, PageDep, RangeDep
 from api.schemas import Session, SessionPage
 from query import analytics
@@ -16,9 +16,7 @@ Identifier = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-
 
 @router.get("")
 def list_sessions(
-    pinot: PinotDep,
-    tables: TablesDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     r: RangeDep,
     filters: FiltersDep,
     page: PageDep,
@@ -42,10 +40,10 @@ def list_sessions(
         )
     timer = Timer()
     total, rows = analytics.sessions(
-        pinot, tables, r.start, r.end, filters, user_id, sort, page.limit, page.offset
+        ctx.pinot, ctx.tables, r.start, r.end, filters, user_id, sort, page.limit, page.offset
     )
     return SessionPage(
-        meta=meta(r, timer, tables.session_metrics, pinot, tables, settings, series=False),
+        meta=meta(r, timer, ctx.tables.session_metrics, ctx, series=False),
         total=total,
         limit=page.limit,
         offset=page.offset,
