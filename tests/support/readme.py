@@ -30,8 +30,10 @@ def api_curl_lines() -> list[str]:
     ]
 
 
-def json_samples() -> list[Any]:
-    return [orjson.loads(block) for block in _blocks("json")]
+def json_samples() -> list[tuple[str, Any]]:
+    """(response model name, sample) for each JSON block marked `<!-- shape: Model -->`."""
+    found = re.findall(r"<!-- shape: (\w+) -->\n```json\n(.*?)```", README.read_text(), flags=re.S)
+    return [(name, orjson.loads(text)) for name, text in found]
 
 
 def run_curl(line: str, api_url: str) -> tuple[int, Any]:
