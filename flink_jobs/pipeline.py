@@ -128,20 +128,38 @@ def job_config(settings: Settings) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Variant:
+    """How a run differs from the product's job (benchmarks and tests): a bounded source that stops
+    at the topic's current end, sinks that discard rows, or only some of the INSERTs."""
+
+    bounded: bool = False
+    blackhole_sinks: bool = False
+    inserts: tuple[str, ...] = INSERTS
+
+
 def statements(
-    settings: Settings, where: Topics, job_name: str, group_id: str
+    settings: Settings, where: Topics, job_name: str, group_id: str, variant: Variant = Variant()
 ) -> tuple[list[str], list[str]]:
     values = placeholders(settings)
+    bounded = {"scan.bounded.mode": "latest-offset"} if variant.bounded else {}
     source = read_sql("source_raw_events", values) + with_clause(
-        kafka_source_options(settings, where.raw_events, group_id, format="raw")
+        kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
     )
     sinks = [
         read_sql(f"generated/sink_{d.name}", values)
-        + with_clause(sink_options(settings, d, where.for_dataset(d), job_name))
+        + with_clause(
+            {"connector": "blackhole"}
+            if variant.blackhole_sinks
+            else sink_options(settings, d, where.for_dataset(d), job_name)
+        )
         for d in datasets.DATASETS
     ]
     views = [read_sql(v, values) for v in VIEWS]
-    inserts = [read_sql(i, values) for i in INSERTS]
+    unknown = set(variant.inserts) - set(INSERTS)
+    if unknown:
+        raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
+    inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
     return [source, *sinks, *views], inserts
 
 
@@ -151,11 +169,12 @@ def submit_pipeline(
     job_name: str = JOB_NAME,
     group_id: str | None = None,
     extra_config: Mapping[str, str] | None = None,
+    variant: Variant = Variant(),
 ) -> str:
     """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id.
 
     `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint.
     """
     where = where or Topics()
-    ddl, inserts = statements(settings, where, job_name, group_id or job_name)
+    ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant)
     return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})
