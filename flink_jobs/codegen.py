@@ -52,12 +52,16 @@ def sink_ddl(dataset: Dataset) -> str:
     return f"{HEADER}CREATE TABLE {dataset.name} (\n" + ",\n".join(lines) + "\n)\n"
 
 
+# The payload is parsed once, by the JSON_FIELDS Java function (flink_jobs/udf): a map from each
+# top-level field to its JSON text in an array wrapper, as JSON_QUERY(.. WITH ARRAY WRAPPER) renders it,
+# so the JSON type stays visible ("[12]" vs "[\"12\"]"); '[]' marks a missing field. `RAND() < 2`
+# (always true) is an optimisation fence: the planner does not inline a non-deterministic expression
+# into each place that uses it, so the parse is not repeated for every check below.
+PARSED = "CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload) END"
+
+
 def _wrapped(column: Column) -> str:
-    # One JSON parse per field; the array wrapper keeps the JSON type visible ("[12]" vs "[\"12\"]").
-    # `RAND() < 2` (always true) is an optimisation fence: the planner does not inline non-deterministic
-    # expressions into each place that uses them. Without it every check below re-parses the payload
-    # (hundreds of parses per event, and generated code too large for the JobManager to ship).
-    return f"CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.{column.name}' WITH ARRAY WRAPPER) END"
+    return f"COALESCE(fields['{column.name}'], '[]')"
 
 
 def _typed(column: Column) -> str:
@@ -135,7 +139,7 @@ def parse_view(columns: list[Column]) -> str:
     typed = ",\n".join(f"    {_typed(c)} AS {c.name}" for c in columns)
     conditions: list[tuple[str, str]] = [
         ("payload IS NULL", "empty record"),
-        ("NOT (payload IS JSON OBJECT)", "not a JSON object"),
+        ("NOT is_object", "not a JSON object"),
         ("event_type__json = '[]'", "missing event_type"),
         (f"event_type IS NULL OR event_type NOT IN {_in_list(event_type.choices)}", "unknown event_type"),
     ]
@@ -164,12 +168,17 @@ def parse_view(columns: list[Column]) -> str:
         "  SELECT\n"
         f"{typed},\n"
         f"    {', '.join(c.name + '__json' for c in columns)},\n"
-        "    payload, source_partition, source_offset, source_time, event_time, proc_time\n"
+        "    is_object, payload, source_partition, source_offset, source_time, event_time, proc_time\n"
         "  FROM (\n"
         "    SELECT\n"
         f"{wrapped},\n"
+        "      fields IS NOT NULL AS is_object,\n"
         "      payload, source_partition, source_offset, source_time, event_time, proc_time\n"
-        "    FROM raw_events\n"
+        "    FROM (\n"
+        f"      SELECT {PARSED} AS fields,\n"
+        "        payload, source_partition, source_offset, source_time, event_time, proc_time\n"
+        "      FROM raw_events\n"
+        "    )\n"
         "  )\n"
         ")\n"
     )

@@ -160,7 +160,8 @@ def statements(
     if unknown:
         raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
-    return [source, *sinks, *views], inserts
+    functions = [read_sql("function_json_fields", values)]
+    return [*functions, source, *sinks, *views], inserts
 
 
 def submit_pipeline(

@@ -19,12 +19,14 @@ from stack.java import find_java_home
 TERMINAL_STATES = {"FINISHED", "FAILED", "CANCELED", "SUSPENDED"}
 
 
-def connector_jars() -> list[str]:
-    jars = sorted(paths.lib_dir("flink-connectors").glob("*.jar"))
-    if not jars:
-        raise RuntimeError(
-            f"no Flink connector jars in {paths.lib_dir('flink-connectors')}; run `make setup`"
-        )
+def job_jars() -> list[str]:
+    """Jars shipped with every job: the Kafka connector and the pipeline's own functions."""
+    jars = []
+    for component in ("flink-connectors", "udf"):
+        found = sorted(paths.lib_dir(component).glob("*.jar"))
+        if not found:
+            raise RuntimeError(f"no {component} jars in {paths.lib_dir(component)}; run `make setup`")
+        jars += found
     return [jar.as_uri() for jar in jars]
 
 
@@ -70,7 +72,7 @@ def table_environment(settings: Settings, job_name: str, config: Mapping[str, st
         "execution.target": "remote",
         "rest.address": settings.flink_host or settings.host,
         "rest.port": str(settings.port(settings.flink_rest_port)),
-        "pipeline.jars": ";".join(connector_jars()),
+        "pipeline.jars": ";".join(job_jars()),
         "pipeline.name": job_name,
         **(config or {}),
     }.items():

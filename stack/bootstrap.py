@@ -79,7 +79,10 @@ def ensure_jars(component: str, java_home: Path) -> None:
     target = paths.lib_dir(component)
     pom = paths.maven_project(component) / "pom.xml"
     props = _maven_properties()
-    digest = _digest(pom, repr(sorted(props.items())))
+    if component == "udf":
+        props["flink.version"] = versions().flink
+    sources = sorted(pom.parent.glob("src/**/*.java"))
+    digest = _digest(pom, *sources, repr(sorted(props.items())))
     stamp = target / ".rta-complete"
     if _stamp_ok(stamp, digest):
         _log(f"{component} jars cached ({target})")
@@ -120,7 +123,7 @@ def main() -> None:
         sys.exit(f"[setup] {exc}")
     _log(f"JDK {versions().java}: {java_home}")
     ensure_venv()
-    for component in ("kafka", "pinot", "flink-connectors"):
+    for component in ("kafka", "pinot", "flink-connectors", "udf"):
         ensure_jars(component, java_home)
     _log(f"done in {time.monotonic() - started:.1f}s")
 

@@ -27,11 +27,14 @@ def lib_dir(component: str) -> Path:
         "kafka": f"kafka-{v.kafka}-log4j-{v.log4j}",
         "pinot": f"pinot-{v.pinot}",
         "flink-connectors": f"flink-connectors-{v.flink_kafka_connector}",
+        "udf": f"udf-flink-{v.flink}",  # rebuilt when its sources change (bootstrap's stamp)
     }[component]
     return cache_dir() / "lib" / suffix
 
 
 def maven_project(component: str) -> Path:
+    if component == "udf":  # built from this repository's sources, not only resolved
+        return REPO_ROOT / "flink_jobs" / "udf"
     return REPO_ROOT / "stack" / "maven" / component
 
 

@@ -4,7 +4,7 @@ SELECT
   event_id, event_type, event_timestamp, user_id, session_id, device_type, os, browser, location, page_url, referrer_url, time_spent, product_id, product_name, product_category, price, quantity, order_id, total_amount,
   CASE
       WHEN payload IS NULL THEN 'empty record'
-      WHEN NOT (payload IS JSON OBJECT) THEN 'not a JSON object'
+      WHEN NOT is_object THEN 'not a JSON object'
       WHEN event_type__json = '[]' THEN 'missing event_type'
       WHEN event_type IS NULL OR event_type NOT IN ('add_to_cart', 'page_view', 'product_view', 'purchase') THEN 'unknown event_type'
       WHEN event_id__json = '[]' THEN 'missing event_id'
@@ -97,29 +97,34 @@ FROM (
     CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('purchase') THEN CASE WHEN order_id__json LIKE '["%' THEN JSON_VALUE(order_id__json, '$[0]') END END AS order_id,
     CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('purchase') THEN TRY_CAST(REGEXP_EXTRACT(total_amount__json, '^\[(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)\]$', 1) AS DOUBLE) END AS total_amount,
     event_id__json, event_type__json, event_timestamp__json, user_id__json, session_id__json, device_type__json, os__json, browser__json, location__json, page_url__json, referrer_url__json, time_spent__json, product_id__json, product_name__json, product_category__json, price__json, quantity__json, order_id__json, total_amount__json,
-    payload, source_partition, source_offset, source_time, event_time, proc_time
+    is_object, payload, source_partition, source_offset, source_time, event_time, proc_time
   FROM (
     SELECT
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.event_id' WITH ARRAY WRAPPER) END AS event_id__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.event_type' WITH ARRAY WRAPPER) END AS event_type__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.event_timestamp' WITH ARRAY WRAPPER) END AS event_timestamp__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.user_id' WITH ARRAY WRAPPER) END AS user_id__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.session_id' WITH ARRAY WRAPPER) END AS session_id__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.device_type' WITH ARRAY WRAPPER) END AS device_type__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.os' WITH ARRAY WRAPPER) END AS os__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.browser' WITH ARRAY WRAPPER) END AS browser__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.location' WITH ARRAY WRAPPER) END AS location__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.page_url' WITH ARRAY WRAPPER) END AS page_url__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.referrer_url' WITH ARRAY WRAPPER) END AS referrer_url__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.time_spent' WITH ARRAY WRAPPER) END AS time_spent__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.product_id' WITH ARRAY WRAPPER) END AS product_id__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.product_name' WITH ARRAY WRAPPER) END AS product_name__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.product_category' WITH ARRAY WRAPPER) END AS product_category__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.price' WITH ARRAY WRAPPER) END AS price__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.quantity' WITH ARRAY WRAPPER) END AS quantity__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.order_id' WITH ARRAY WRAPPER) END AS order_id__json,
-    CASE WHEN RAND() < 2 THEN JSON_QUERY(payload, '$.total_amount' WITH ARRAY WRAPPER) END AS total_amount__json,
+    COALESCE(fields['event_id'], '[]') AS event_id__json,
+    COALESCE(fields['event_type'], '[]') AS event_type__json,
+    COALESCE(fields['event_timestamp'], '[]') AS event_timestamp__json,
+    COALESCE(fields['user_id'], '[]') AS user_id__json,
+    COALESCE(fields['session_id'], '[]') AS session_id__json,
+    COALESCE(fields['device_type'], '[]') AS device_type__json,
+    COALESCE(fields['os'], '[]') AS os__json,
+    COALESCE(fields['browser'], '[]') AS browser__json,
+    COALESCE(fields['location'], '[]') AS location__json,
+    COALESCE(fields['page_url'], '[]') AS page_url__json,
+    COALESCE(fields['referrer_url'], '[]') AS referrer_url__json,
+    COALESCE(fields['time_spent'], '[]') AS time_spent__json,
+    COALESCE(fields['product_id'], '[]') AS product_id__json,
+    COALESCE(fields['product_name'], '[]') AS product_name__json,
+    COALESCE(fields['product_category'], '[]') AS product_category__json,
+    COALESCE(fields['price'], '[]') AS price__json,
+    COALESCE(fields['quantity'], '[]') AS quantity__json,
+    COALESCE(fields['order_id'], '[]') AS order_id__json,
+    COALESCE(fields['total_amount'], '[]') AS total_amount__json,
+      fields IS NOT NULL AS is_object,
       payload, source_partition, source_offset, source_time, event_time, proc_time
-    FROM raw_events
+    FROM (
+      SELECT CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload) END AS fields,
+        payload, source_partition, source_offset, source_time, event_time, proc_time
+      FROM raw_events
+    )
   )
 )
