@@ -1,6 +1,14 @@
 # The product's Python side (provisioning, job submission, API, generator): this repository installed
-# with its dependencies, a JDK 17 for the PyFlink client, and the Kafka connector jar the job ships.
+# with its dependencies, a JDK 17 for the PyFlink client, and the jars every job ships: the Kafka
+# connector (Maven Central) and the pipeline's own functions (flink_jobs/udf, built here).
+ARG FLINK_VERSION
+FROM maven:3.9-eclipse-temurin-17 AS udf
+ARG FLINK_VERSION
+COPY flink_jobs/udf /udf
+RUN mvn -q -B -f /udf/pom.xml package -Dflink.version=${FLINK_VERSION} -Drta.lib.dir=/out -Drta.work.dir=/tmp/work
+
 FROM python:3.11-slim
+ARG FLINK_VERSION
 ARG FLINK_KAFKA_CONNECTOR
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openjdk-17-jdk-headless curl \
@@ -11,3 +19,4 @@ RUN pip install --no-cache-dir -e . \
  && mkdir -p "/root/.cache/rta/lib/flink-connectors-${FLINK_KAFKA_CONNECTOR}" \
  && curl -fsSL -o "/root/.cache/rta/lib/flink-connectors-${FLINK_KAFKA_CONNECTOR}/flink-sql-connector-kafka-${FLINK_KAFKA_CONNECTOR}.jar" \
     "https://repo1.maven.org/maven2/org/apache/flink/flink-sql-connector-kafka/${FLINK_KAFKA_CONNECTOR}/flink-sql-connector-kafka-${FLINK_KAFKA_CONNECTOR}.jar"
+COPY --from=udf /out/ /root/.cache/rta/lib/udf-flink-${FLINK_VERSION}/
