@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench.stats import percentile
 from core.settings import get_settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,11 +36,6 @@ ENDPOINTS = {
 }
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main(requests: Annotated[int, typer.Option(min=10)] = 200) -> None:
     settings = get_settings()
     results: dict[str, dict[str, object]] = {}
@@ -54,9 +50,9 @@ def main(requests: Annotated[int, typer.Option(min=10)] = 200) -> None:
                 errors += r.status_code != 200
             results[name] = {
                 "path": path,
-                "p50_ms": round(_pct(times, 0.5), 1),
-                "p95_ms": round(_pct(times, 0.95), 1),
-                "p99_ms": round(_pct(times, 0.99), 1),
+                "p50_ms": round(percentile(times, 0.5), 1),
+                "p95_ms": round(percentile(times, 0.95), 1),
+                "p99_ms": round(percentile(times, 0.99), 1),
                 "errors": errors,
             }
     table = Table(title=f"API latency, {requests} sequential requests per endpoint")

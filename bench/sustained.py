@@ -27,6 +27,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from bench.stats import percentile
 from core import topics
 from core.settings import Settings, get_settings
 from event_generator.behaviour import EventStream
@@ -61,11 +62,6 @@ def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer) -
     ends = consumer.end_offsets(parts)
     committed = admin.list_group_offsets(JOB_NAME)[JOB_NAME]
     return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(settings: Settings, rate: float, duration_s: float, settle_s: float) -> Run:
@@ -129,11 +125,11 @@ def summarise(run: Run) -> dict[str, float | int | None]:
         "sent": run.sent,
         "lag_mean_first_half": round(statistics.fmean(s.lag for s in first)) if first else None,
         "lag_mean_second_half": round(statistics.fmean(s.lag for s in second)) if second else None,
-        "ingest_delay_p50_s": round(_percentile(delays, 0.5), 2) if delays else None,
-        "ingest_delay_p95_s": round(_percentile(delays, 0.95), 2) if delays else None,
+        "ingest_delay_p50_s": round(percentile(delays, 0.5), 2) if delays else None,
+        "ingest_delay_p95_s": round(percentile(delays, 0.95), 2) if delays else None,
         "windows": len(windows),
-        "window_complete_p50_s": round(_percentile(windows, 0.5), 2) if windows else None,
-        "window_complete_p95_s": round(_percentile(windows, 0.95), 2) if windows else None,
+        "window_complete_p50_s": round(percentile(windows, 0.5), 2) if windows else None,
+        "window_complete_p95_s": round(percentile(windows, 0.95), 2) if windows else None,
         "window_complete_max_s": round(max(windows), 2) if windows else None,
     }
 

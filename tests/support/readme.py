@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+from pydantic import BaseModel
 
 from stack.versions import REPO_ROOT
 
@@ -46,3 +47,10 @@ def run_curl(line: str, api_url: str) -> tuple[int, Any]:
         return int(status), orjson.loads(body)
     r = httpx.get(url, timeout=60)
     return r.status_code, r.json()
+
+
+def assert_shape(body: Any, model: type[BaseModel]) -> None:
+    """`body` has exactly the model's (serialised) keys and validates against it."""
+    fields = {f.serialization_alias or name for name, f in model.model_fields.items()}
+    assert set(body) == fields, (model.__name__, sorted(set(body) ^ fields))
+    model.model_validate(body)

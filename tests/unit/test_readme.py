@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel
-
 import api.schemas
 from tests.support import readme
-
-
-def _same_keys(body: dict[str, Any], model: type[BaseModel]) -> None:
-    fields = {f.serialization_alias or name for name, f in model.model_fields.items()}
-    assert set(body) == fields, (model.__name__, sorted(set(body) ^ fields))
-    model.model_validate(body)
 
 
 def test_every_route_has_a_sample_of_the_documented_shape() -> None:
@@ -31,9 +21,9 @@ def test_every_route_has_a_sample_of_the_documented_shape() -> None:
     }
     for name, sample in samples:
         model = getattr(api.schemas, name)
-        _same_keys(sample, model)
+        readme.assert_shape(sample, model)
         if "meta" in sample:
-            _same_keys(sample["meta"], api.schemas.Meta)
+            readme.assert_shape(sample["meta"], api.schemas.Meta)
         for row in sample.get("data", []):
             if isinstance(row, dict) and "previous" in row and row["previous"] is not None:
                 assert set(row["previous"]) == set(api.schemas.ProductTotals.model_fields)
