@@ -25,13 +25,14 @@ FLINK_TYPES = {
     Kind.BOOLEAN: "BOOLEAN",
     Kind.EPOCH_MILLIS: "BIGINT",
 }
-# What JSON_QUERY(... WITH ARRAY WRAPPER) renders for a JSON number of each kind (Jackson's output).
-_NUMBER_PATTERNS = {
-    Kind.DOUBLE: r"^\[(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)\]$",
-    Kind.INT: r"^\[(-?[0-9]{1,9})\]$",
-    Kind.LONG: r"^\[(-?[0-9]{1,18})\]$",
-    Kind.EPOCH_MILLIS: r"^\[(-?[0-9]{1,15})\]$",
+# JSON_FIELDS (flink_jobs/udf) tags each value with its JSON type: which tags each kind accepts.
+_NUMBER_TAGS = {
+    Kind.DOUBLE: ("i", "n"),
+    Kind.INT: ("i",),
+    Kind.LONG: ("i",),
+    Kind.EPOCH_MILLIS: ("i",),
 }
+MISSING, NULL = "''", "'z'"  # a field's text when it is absent / JSON null
 
 
 def sql_string(value: str) -> str:
@@ -52,32 +53,35 @@ def sink_ddl(dataset: Dataset) -> str:
     return f"{HEADER}CREATE TABLE {dataset.name} (\n" + ",\n".join(lines) + "\n)\n"
 
 
-# The payload is parsed once, by the JSON_FIELDS Java function (flink_jobs/udf): a map from each
-# top-level field to its JSON text in an array wrapper, as JSON_QUERY(.. WITH ARRAY WRAPPER) renders it,
-# so the JSON type stays visible ("[12]" vs "[\"12\"]"); '[]' marks a missing field. `RAND() < 2`
-# (always true) is an optimisation fence: the planner does not inline a non-deterministic expression
-# into each place that uses it, so the parse is not repeated for every check below.
-PARSED = "CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload) END"
+# The payload is parsed once, by the JSON_FIELDS Java function (flink_jobs/udf): one streaming pass
+# that returns each field's value tagged with its JSON type ('s' + text for a string, 'i' + digits for
+# an integer, 'n' + number, 'z' for null, 'o' for anything else; NULL when absent), so the checks below
+# are prefix tests and casts rather than a JSON parse per field. `RAND() < 2` (always true) is an
+# optimisation fence: the planner does not inline a non-deterministic expression into each place that
+# uses it, so the parse and each lookup are not repeated for every check.
+def _parsed(columns: list[Column]) -> str:
+    names = ", ".join(sql_string(c.name) for c in columns)
+    return f"CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload, {names}) END"
 
 
-def _wrapped(column: Column) -> str:
-    # Fenced too: each field is looked up once, not in every check that reads it.
-    return f"CASE WHEN RAND() < 2 THEN COALESCE(fields['{column.name}'], '[]') END"
+def _wrapped(position: int) -> str:
+    return f"CASE WHEN RAND() < 2 THEN COALESCE(fields[{position}], {MISSING}) END"
 
 
 def _typed(column: Column) -> str:
     w = f"{column.name}__json"
     if column.kind is Kind.STRING:
-        value = f"CASE WHEN {w} LIKE '[\"%' THEN JSON_VALUE({w}, '$[0]') END"
+        value = f"CASE WHEN {w} LIKE 's%' THEN SUBSTRING({w} FROM 2) END"
     else:
-        pattern = sql_string(_NUMBER_PATTERNS[column.kind])
+        tags = " OR ".join(f"{w} LIKE '{tag}%'" for tag in _NUMBER_TAGS[column.kind])
         target = "BIGINT" if column.kind is Kind.EPOCH_MILLIS else FLINK_TYPES[column.kind]
-        value = f"TRY_CAST(REGEXP_EXTRACT({w}, {pattern}, 1) AS {target})"
+        value = f"CASE WHEN {tags} THEN TRY_CAST(SUBSTRING({w} FROM 2) AS {target}) END"
     all_types = EVENTS.column("event_type").choices
     if column.present_in and set(column.present_in) != set(all_types):
-        # Fields foreign to an event type are ignored, as the Pydantic models ignore them.
-        event_type = "JSON_VALUE(event_type__json, '$[0]')"
-        return f"CASE WHEN {event_type} IN {_in_list(column.present_in)} THEN {value} END"
+        # Fields foreign to an event type are ignored, as the Pydantic models ignore them. The tagged
+        # text of a string is 's' + the string, so this compares event_type without decoding it first.
+        tagged = _in_list("s" + t for t in column.present_in)
+        return f"CASE WHEN event_type__json IN {tagged} THEN {value} END"
     return value
 
 
@@ -104,13 +108,13 @@ def _checks(column: Column) -> list[tuple[str, str]]:
         column.kind, "an integer (epoch milliseconds)"
     )
     if need:
-        checks.append((f"{_for_types(need)}{w} = '[]'", f"missing {name}"))
+        checks.append((f"{_for_types(need)}{w} = {MISSING}", f"missing {name}"))
         checks.append((f"{_for_types(need)}{v} IS NULL", f"{name} must be {kind_word}"))
     optional = frozenset(column.present_in - need)
     if optional:
         checks.append(
             (
-                f"{_for_types(optional)}{w} NOT IN ('[]', '[null]') AND {v} IS NULL",
+                f"{_for_types(optional)}{w} NOT IN ({MISSING}, {NULL}) AND {v} IS NULL",
                 f"{name} must be {kind_word} or null",
             )
         )
@@ -135,13 +139,13 @@ def _checks(column: Column) -> list[tuple[str, str]]:
 
 def parse_view(columns: list[Column]) -> str:
     """The view that turns raw payloads into typed columns plus `reason` (NULL when the event is valid)."""
-    wrapped = ",\n".join(f"    {_wrapped(c)} AS {c.name}__json" for c in columns)
+    wrapped = ",\n".join(f"    {_wrapped(i)} AS {c.name}__json" for i, c in enumerate(columns, start=1))
     event_type = next(c for c in columns if c.name == "event_type")
     typed = ",\n".join(f"    {_typed(c)} AS {c.name}" for c in columns)
     conditions: list[tuple[str, str]] = [
         ("payload IS NULL", "empty record"),
         ("NOT is_object", "not a JSON object"),
-        ("event_type__json = '[]'", "missing event_type"),
+        (f"event_type__json = {MISSING}", "missing event_type"),
         (f"event_type IS NULL OR event_type NOT IN {_in_list(event_type.choices)}", "unknown event_type"),
     ]
     for column in columns:
@@ -176,7 +180,7 @@ def parse_view(columns: list[Column]) -> str:
         "      fields IS NOT NULL AS is_object,\n"
         "      payload, source_partition, source_offset, source_time, event_time, proc_time\n"
         "    FROM (\n"
-        f"      SELECT {PARSED} AS fields,\n"
+        f"      SELECT {_parsed(columns)} AS fields,\n"
         "        payload, source_partition, source_offset, source_time, event_time, proc_time\n"
         "      FROM raw_events\n"
         "    )\n"

@@ -1,3 +1,3 @@
--- The payload parser used by the source's event time and by generated/view_parsed_events.sql
--- (flink_jobs/udf, built by `make setup` and shipped with the job).
+-- Parses each payload once for generated/view_parsed_events.sql: every field's value tagged with its
+-- JSON type (flink_jobs/udf, built by `make setup` and shipped with the job).
 CREATE TEMPORARY SYSTEM FUNCTION JSON_FIELDS AS 'rta.udf.JsonFields' LANGUAGE JAVA

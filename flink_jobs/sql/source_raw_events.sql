@@ -9,9 +9,9 @@ CREATE TABLE raw_events (
   source_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
   proc_time AS PROCTIME(),
   event_time AS CASE
-    WHEN TO_TIMESTAMP_LTZ(TRY_CAST(REGEXP_EXTRACT(JSON_FIELDS(payload)['event_timestamp'], '^\[(-?[0-9]{1,15})\]$', 1) AS BIGINT), 3)
+    WHEN TO_TIMESTAMP_LTZ(JSON_EPOCH_MILLIS(payload, 'event_timestamp'), 3)
       BETWEEN source_time - ${max_lateness} AND source_time + ${max_future}
-    THEN TO_TIMESTAMP_LTZ(TRY_CAST(REGEXP_EXTRACT(JSON_FIELDS(payload)['event_timestamp'], '^\[(-?[0-9]{1,15})\]$', 1) AS BIGINT), 3)
+    THEN TO_TIMESTAMP_LTZ(JSON_EPOCH_MILLIS(payload, 'event_timestamp'), 3)
   END,
   WATERMARK FOR event_time AS event_time - ${watermark_delay}
 )

@@ -73,6 +73,8 @@ class Flink(Engine):
             # Two cores shared by three engines: a long GC or CPU stall is not a dead TaskManager.
             "heartbeat.timeout": 120000,
             "jobmanager.execution.failover-strategy": "region",
+            # The dashboard's per-operator flame graphs (sampled only while someone looks at one).
+            "rest.flamegraph.enabled": True,
         }
         merged = {**_flatten(shipped), **ours}
         opts = str(merged.get("env.java.opts.all", ""))

@@ -64,6 +64,21 @@ def _mutated(event: dict[str, object], **changes: object) -> bytes:
     return orjson.dumps({**event, **changes})
 
 
+def _edge_accepted(template: dict[str, object]) -> list[bytes]:
+    """Valid purchases (fresh event_ids) whose wire form stretches the parser: each must be accepted."""
+    quantity = template["quantity"]
+    assert isinstance(quantity, int)
+    whole = _mutated(template, event_id=f"{template['event_id']}-int", price=12, total_amount=12 * quantity)
+    escaped = _mutated(template, event_id=f"{template['event_id']}-esc").replace(
+        b'"user_id":"', b'"user_id":"\\u00e9\\"', 1
+    )
+    repeated = _mutated(template, event_id=f"{template['event_id']}-rep").replace(
+        b'"quantity":', b'"quantity":"two","quantity":', 1
+    )
+    foreign = _mutated(template, event_id=f"{template['event_id']}-foreign", page_url=5, time_spent="x")
+    return [whole, escaped, repeated, foreign]
+
+
 def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
     """Generator events with out-of-order, late, duplicate and malformed shares, plus crafted rejects."""
     stream = EventStream(seed, start=start, rate=50.0, users=300, products=60)
@@ -79,6 +94,11 @@ def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
         _mutated(template, user_id=42),  # string as a number
         _mutated(template, event_timestamp=template["event_timestamp"] + 86_400_000),  # a day ahead
         _mutated(template, total_amount=template["total_amount"] + 1),  # total != price x quantity
+        _mutated(template, device_type=True),  # boolean as a string
+        _mutated(template, product_id={"id": template["product_id"]}),  # object as a string
+        orjson.dumps(template) + b" x",  # trailing garbage after the object
+        orjson.dumps(template).replace(b'"price":', b'"price":1e400,"price_":', 1),  # beyond a double
+        *_edge_accepted(template),
     ]
     middle = count // 2
     return [

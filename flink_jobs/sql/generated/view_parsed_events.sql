@@ -5,70 +5,70 @@ SELECT
   CASE
       WHEN payload IS NULL THEN 'empty record'
       WHEN NOT is_object THEN 'not a JSON object'
-      WHEN event_type__json = '[]' THEN 'missing event_type'
+      WHEN event_type__json = '' THEN 'missing event_type'
       WHEN event_type IS NULL OR event_type NOT IN ('add_to_cart', 'page_view', 'product_view', 'purchase') THEN 'unknown event_type'
-      WHEN event_id__json = '[]' THEN 'missing event_id'
+      WHEN event_id__json = '' THEN 'missing event_id'
       WHEN event_id IS NULL THEN 'event_id must be a string'
       WHEN CHAR_LENGTH(event_id) < 1 THEN 'event_id is shorter than 1'
       WHEN CHAR_LENGTH(event_id) > 64 THEN 'event_id is longer than 64'
-      WHEN event_timestamp__json = '[]' THEN 'missing event_timestamp'
+      WHEN event_timestamp__json = '' THEN 'missing event_timestamp'
       WHEN event_timestamp IS NULL THEN 'event_timestamp must be an integer (epoch milliseconds)'
-      WHEN user_id__json = '[]' THEN 'missing user_id'
+      WHEN user_id__json = '' THEN 'missing user_id'
       WHEN user_id IS NULL THEN 'user_id must be a string'
       WHEN CHAR_LENGTH(user_id) < 1 THEN 'user_id is shorter than 1'
       WHEN CHAR_LENGTH(user_id) > 64 THEN 'user_id is longer than 64'
-      WHEN session_id__json = '[]' THEN 'missing session_id'
+      WHEN session_id__json = '' THEN 'missing session_id'
       WHEN session_id IS NULL THEN 'session_id must be a string'
       WHEN CHAR_LENGTH(session_id) < 1 THEN 'session_id is shorter than 1'
       WHEN CHAR_LENGTH(session_id) > 64 THEN 'session_id is longer than 64'
-      WHEN device_type__json = '[]' THEN 'missing device_type'
+      WHEN device_type__json = '' THEN 'missing device_type'
       WHEN device_type IS NULL THEN 'device_type must be a string'
       WHEN device_type NOT IN ('desktop', 'mobile', 'tablet') THEN 'device_type must be one of [''desktop'', ''mobile'', ''tablet'']'
-      WHEN os__json = '[]' THEN 'missing os'
+      WHEN os__json = '' THEN 'missing os'
       WHEN os IS NULL THEN 'os must be a string'
       WHEN CHAR_LENGTH(os) < 1 THEN 'os is shorter than 1'
       WHEN CHAR_LENGTH(os) > 32 THEN 'os is longer than 32'
-      WHEN browser__json = '[]' THEN 'missing browser'
+      WHEN browser__json = '' THEN 'missing browser'
       WHEN browser IS NULL THEN 'browser must be a string'
       WHEN CHAR_LENGTH(browser) < 1 THEN 'browser is shorter than 1'
       WHEN CHAR_LENGTH(browser) > 32 THEN 'browser is longer than 32'
-      WHEN location__json = '[]' THEN 'missing location'
+      WHEN location__json = '' THEN 'missing location'
       WHEN location IS NULL THEN 'location must be a string'
       WHEN CHAR_LENGTH(location) < 1 THEN 'location is shorter than 1'
       WHEN CHAR_LENGTH(location) > 64 THEN 'location is longer than 64'
-      WHEN event_type IN ('page_view') AND page_url__json = '[]' THEN 'missing page_url'
+      WHEN event_type IN ('page_view') AND page_url__json = '' THEN 'missing page_url'
       WHEN event_type IN ('page_view') AND page_url IS NULL THEN 'page_url must be a string'
       WHEN event_type IN ('page_view') AND CHAR_LENGTH(page_url) < 1 THEN 'page_url is shorter than 1'
       WHEN event_type IN ('page_view') AND CHAR_LENGTH(page_url) > 512 THEN 'page_url is longer than 512'
-      WHEN event_type IN ('page_view') AND referrer_url__json NOT IN ('[]', '[null]') AND referrer_url IS NULL THEN 'referrer_url must be a string or null'
+      WHEN event_type IN ('page_view') AND referrer_url__json NOT IN ('', 'z') AND referrer_url IS NULL THEN 'referrer_url must be a string or null'
       WHEN event_type IN ('page_view') AND CHAR_LENGTH(referrer_url) > 512 THEN 'referrer_url is longer than 512'
-      WHEN event_type IN ('page_view') AND time_spent__json = '[]' THEN 'missing time_spent'
+      WHEN event_type IN ('page_view') AND time_spent__json = '' THEN 'missing time_spent'
       WHEN event_type IN ('page_view') AND time_spent IS NULL THEN 'time_spent must be a number'
       WHEN event_type IN ('page_view') AND time_spent < CAST(0 AS DOUBLE) THEN 'time_spent must be >= 0'
-      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_id__json = '[]' THEN 'missing product_id'
+      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_id__json = '' THEN 'missing product_id'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_id IS NULL THEN 'product_id must be a string'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_id) < 1 THEN 'product_id is shorter than 1'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_id) > 64 THEN 'product_id is longer than 64'
-      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_name__json = '[]' THEN 'missing product_name'
+      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_name__json = '' THEN 'missing product_name'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_name IS NULL THEN 'product_name must be a string'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_name) < 1 THEN 'product_name is shorter than 1'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_name) > 128 THEN 'product_name is longer than 128'
-      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_category__json = '[]' THEN 'missing product_category'
+      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_category__json = '' THEN 'missing product_category'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND product_category IS NULL THEN 'product_category must be a string'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_category) < 1 THEN 'product_category is shorter than 1'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND CHAR_LENGTH(product_category) > 64 THEN 'product_category is longer than 64'
-      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND price__json = '[]' THEN 'missing price'
+      WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND price__json = '' THEN 'missing price'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND price IS NULL THEN 'price must be a number'
       WHEN event_type IN ('add_to_cart', 'product_view', 'purchase') AND price < CAST(0 AS DOUBLE) THEN 'price must be >= 0'
-      WHEN event_type IN ('add_to_cart', 'purchase') AND quantity__json = '[]' THEN 'missing quantity'
+      WHEN event_type IN ('add_to_cart', 'purchase') AND quantity__json = '' THEN 'missing quantity'
       WHEN event_type IN ('add_to_cart', 'purchase') AND quantity IS NULL THEN 'quantity must be an integer'
       WHEN event_type IN ('add_to_cart', 'purchase') AND quantity < CAST(1 AS INT) THEN 'quantity must be >= 1'
       WHEN event_type IN ('add_to_cart', 'purchase') AND quantity > CAST(1000 AS INT) THEN 'quantity must be <= 1000'
-      WHEN event_type IN ('purchase') AND order_id__json = '[]' THEN 'missing order_id'
+      WHEN event_type IN ('purchase') AND order_id__json = '' THEN 'missing order_id'
       WHEN event_type IN ('purchase') AND order_id IS NULL THEN 'order_id must be a string'
       WHEN event_type IN ('purchase') AND CHAR_LENGTH(order_id) < 1 THEN 'order_id is shorter than 1'
       WHEN event_type IN ('purchase') AND CHAR_LENGTH(order_id) > 64 THEN 'order_id is longer than 64'
-      WHEN event_type IN ('purchase') AND total_amount__json = '[]' THEN 'missing total_amount'
+      WHEN event_type IN ('purchase') AND total_amount__json = '' THEN 'missing total_amount'
       WHEN event_type IN ('purchase') AND total_amount IS NULL THEN 'total_amount must be a number'
       WHEN event_type IN ('purchase') AND total_amount < CAST(0 AS DOUBLE) THEN 'total_amount must be >= 0'
       WHEN event_type = 'purchase' AND ABS(total_amount - ROUND(price * quantity, 2)) > CAST(0.005 AS DOUBLE) THEN 'total_amount must equal price x quantity'
@@ -77,52 +77,52 @@ SELECT
   payload, source_partition, source_offset, source_time, event_time, proc_time
 FROM (
   SELECT
-    CASE WHEN event_id__json LIKE '["%' THEN JSON_VALUE(event_id__json, '$[0]') END AS event_id,
-    CASE WHEN event_type__json LIKE '["%' THEN JSON_VALUE(event_type__json, '$[0]') END AS event_type,
-    TRY_CAST(REGEXP_EXTRACT(event_timestamp__json, '^\[(-?[0-9]{1,15})\]$', 1) AS BIGINT) AS event_timestamp,
-    CASE WHEN user_id__json LIKE '["%' THEN JSON_VALUE(user_id__json, '$[0]') END AS user_id,
-    CASE WHEN session_id__json LIKE '["%' THEN JSON_VALUE(session_id__json, '$[0]') END AS session_id,
-    CASE WHEN device_type__json LIKE '["%' THEN JSON_VALUE(device_type__json, '$[0]') END AS device_type,
-    CASE WHEN os__json LIKE '["%' THEN JSON_VALUE(os__json, '$[0]') END AS os,
-    CASE WHEN browser__json LIKE '["%' THEN JSON_VALUE(browser__json, '$[0]') END AS browser,
-    CASE WHEN location__json LIKE '["%' THEN JSON_VALUE(location__json, '$[0]') END AS location,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('page_view') THEN CASE WHEN page_url__json LIKE '["%' THEN JSON_VALUE(page_url__json, '$[0]') END END AS page_url,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('page_view') THEN CASE WHEN referrer_url__json LIKE '["%' THEN JSON_VALUE(referrer_url__json, '$[0]') END END AS referrer_url,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('page_view') THEN TRY_CAST(REGEXP_EXTRACT(time_spent__json, '^\[(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)\]$', 1) AS DOUBLE) END AS time_spent,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('add_to_cart', 'product_view', 'purchase') THEN CASE WHEN product_id__json LIKE '["%' THEN JSON_VALUE(product_id__json, '$[0]') END END AS product_id,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('add_to_cart', 'product_view', 'purchase') THEN CASE WHEN product_name__json LIKE '["%' THEN JSON_VALUE(product_name__json, '$[0]') END END AS product_name,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('add_to_cart', 'product_view', 'purchase') THEN CASE WHEN product_category__json LIKE '["%' THEN JSON_VALUE(product_category__json, '$[0]') END END AS product_category,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('add_to_cart', 'product_view', 'purchase') THEN TRY_CAST(REGEXP_EXTRACT(price__json, '^\[(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)\]$', 1) AS DOUBLE) END AS price,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('add_to_cart', 'purchase') THEN TRY_CAST(REGEXP_EXTRACT(quantity__json, '^\[(-?[0-9]{1,9})\]$', 1) AS INT) END AS quantity,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('purchase') THEN CASE WHEN order_id__json LIKE '["%' THEN JSON_VALUE(order_id__json, '$[0]') END END AS order_id,
-    CASE WHEN JSON_VALUE(event_type__json, '$[0]') IN ('purchase') THEN TRY_CAST(REGEXP_EXTRACT(total_amount__json, '^\[(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)\]$', 1) AS DOUBLE) END AS total_amount,
+    CASE WHEN event_id__json LIKE 's%' THEN SUBSTRING(event_id__json FROM 2) END AS event_id,
+    CASE WHEN event_type__json LIKE 's%' THEN SUBSTRING(event_type__json FROM 2) END AS event_type,
+    CASE WHEN event_timestamp__json LIKE 'i%' THEN TRY_CAST(SUBSTRING(event_timestamp__json FROM 2) AS BIGINT) END AS event_timestamp,
+    CASE WHEN user_id__json LIKE 's%' THEN SUBSTRING(user_id__json FROM 2) END AS user_id,
+    CASE WHEN session_id__json LIKE 's%' THEN SUBSTRING(session_id__json FROM 2) END AS session_id,
+    CASE WHEN device_type__json LIKE 's%' THEN SUBSTRING(device_type__json FROM 2) END AS device_type,
+    CASE WHEN os__json LIKE 's%' THEN SUBSTRING(os__json FROM 2) END AS os,
+    CASE WHEN browser__json LIKE 's%' THEN SUBSTRING(browser__json FROM 2) END AS browser,
+    CASE WHEN location__json LIKE 's%' THEN SUBSTRING(location__json FROM 2) END AS location,
+    CASE WHEN event_type__json IN ('spage_view') THEN CASE WHEN page_url__json LIKE 's%' THEN SUBSTRING(page_url__json FROM 2) END END AS page_url,
+    CASE WHEN event_type__json IN ('spage_view') THEN CASE WHEN referrer_url__json LIKE 's%' THEN SUBSTRING(referrer_url__json FROM 2) END END AS referrer_url,
+    CASE WHEN event_type__json IN ('spage_view') THEN CASE WHEN time_spent__json LIKE 'i%' OR time_spent__json LIKE 'n%' THEN TRY_CAST(SUBSTRING(time_spent__json FROM 2) AS DOUBLE) END END AS time_spent,
+    CASE WHEN event_type__json IN ('sadd_to_cart', 'sproduct_view', 'spurchase') THEN CASE WHEN product_id__json LIKE 's%' THEN SUBSTRING(product_id__json FROM 2) END END AS product_id,
+    CASE WHEN event_type__json IN ('sadd_to_cart', 'sproduct_view', 'spurchase') THEN CASE WHEN product_name__json LIKE 's%' THEN SUBSTRING(product_name__json FROM 2) END END AS product_name,
+    CASE WHEN event_type__json IN ('sadd_to_cart', 'sproduct_view', 'spurchase') THEN CASE WHEN product_category__json LIKE 's%' THEN SUBSTRING(product_category__json FROM 2) END END AS product_category,
+    CASE WHEN event_type__json IN ('sadd_to_cart', 'sproduct_view', 'spurchase') THEN CASE WHEN price__json LIKE 'i%' OR price__json LIKE 'n%' THEN TRY_CAST(SUBSTRING(price__json FROM 2) AS DOUBLE) END END AS price,
+    CASE WHEN event_type__json IN ('sadd_to_cart', 'spurchase') THEN CASE WHEN quantity__json LIKE 'i%' THEN TRY_CAST(SUBSTRING(quantity__json FROM 2) AS INT) END END AS quantity,
+    CASE WHEN event_type__json IN ('spurchase') THEN CASE WHEN order_id__json LIKE 's%' THEN SUBSTRING(order_id__json FROM 2) END END AS order_id,
+    CASE WHEN event_type__json IN ('spurchase') THEN CASE WHEN total_amount__json LIKE 'i%' OR total_amount__json LIKE 'n%' THEN TRY_CAST(SUBSTRING(total_amount__json FROM 2) AS DOUBLE) END END AS total_amount,
     event_id__json, event_type__json, event_timestamp__json, user_id__json, session_id__json, device_type__json, os__json, browser__json, location__json, page_url__json, referrer_url__json, time_spent__json, product_id__json, product_name__json, product_category__json, price__json, quantity__json, order_id__json, total_amount__json,
     is_object, payload, source_partition, source_offset, source_time, event_time, proc_time
   FROM (
     SELECT
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['event_id'], '[]') END AS event_id__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['event_type'], '[]') END AS event_type__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['event_timestamp'], '[]') END AS event_timestamp__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['user_id'], '[]') END AS user_id__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['session_id'], '[]') END AS session_id__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['device_type'], '[]') END AS device_type__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['os'], '[]') END AS os__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['browser'], '[]') END AS browser__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['location'], '[]') END AS location__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['page_url'], '[]') END AS page_url__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['referrer_url'], '[]') END AS referrer_url__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['time_spent'], '[]') END AS time_spent__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['product_id'], '[]') END AS product_id__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['product_name'], '[]') END AS product_name__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['product_category'], '[]') END AS product_category__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['price'], '[]') END AS price__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['quantity'], '[]') END AS quantity__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['order_id'], '[]') END AS order_id__json,
-    CASE WHEN RAND() < 2 THEN COALESCE(fields['total_amount'], '[]') END AS total_amount__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[1], '') END AS event_id__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[2], '') END AS event_type__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[3], '') END AS event_timestamp__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[4], '') END AS user_id__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[5], '') END AS session_id__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[6], '') END AS device_type__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[7], '') END AS os__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[8], '') END AS browser__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[9], '') END AS location__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[10], '') END AS page_url__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[11], '') END AS referrer_url__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[12], '') END AS time_spent__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[13], '') END AS product_id__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[14], '') END AS product_name__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[15], '') END AS product_category__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[16], '') END AS price__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[17], '') END AS quantity__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[18], '') END AS order_id__json,
+    CASE WHEN RAND() < 2 THEN COALESCE(fields[19], '') END AS total_amount__json,
       fields IS NOT NULL AS is_object,
       payload, source_partition, source_offset, source_time, event_time, proc_time
     FROM (
-      SELECT CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload) END AS fields,
+      SELECT CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload, 'event_id', 'event_type', 'event_timestamp', 'user_id', 'session_id', 'device_type', 'os', 'browser', 'location', 'page_url', 'referrer_url', 'time_spent', 'product_id', 'product_name', 'product_category', 'price', 'quantity', 'order_id', 'total_amount') END AS fields,
         payload, source_partition, source_offset, source_time, event_time, proc_time
       FROM raw_events
     )

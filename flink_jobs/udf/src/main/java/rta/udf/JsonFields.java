@@ -2,44 +2,91 @@ package rta.udf;
 
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.DeserializationFeature;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.functions.ScalarFunction;
 
 /**
- * Parses a payload once and returns each top-level field of a JSON object as the text
- * {@code JSON_QUERY(payload, '$.field' WITH ARRAY WRAPPER)} would give ("[value]"), so the generated
- * validation SQL keeps its rules while the payload is parsed once instead of once per field.
- * Returns NULL when the payload is not exactly one JSON object.
+ * {@code JSON_FIELDS(payload, 'a', 'b', ...)}: one streaming pass over a payload that returns, for
+ * each requested top-level field, its value as a tagged text, so SQL can validate types and values
+ * with prefix checks and casts instead of parsing JSON again per field:
+ *
+ * <ul>
+ *   <li>{@code s<text>}: a string (unescaped);
+ *   <li>{@code i<digits>}: an integral number, as written;
+ *   <li>{@code n<number>}: any other finite number, as written;
+ *   <li>{@code z}: null;
+ *   <li>{@code o}: anything else (boolean, object, array, a number too large for a double);
+ *   <li>NULL element: the field is absent.
+ * </ul>
+ *
+ * The result is NULL when the payload is not exactly one JSON object. A repeated key keeps its last
+ * value, as a parsed tree would.
  */
 public class JsonFields extends ScalarFunction {
-    private static final ObjectMapper MAPPER =
-            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final JsonFactory FACTORY = new JsonFactory();
 
-    public @DataTypeHint("MAP<STRING, STRING>") Map<String, String> eval(String payload) {
+    // The names are literals in the SQL, so each call site passes the same array: index it once.
+    private transient String[] indexedNames;
+    private transient Map<String, Integer> positions;
+
+    public @DataTypeHint("ARRAY<STRING>") String[] eval(String payload, String... names) {
         if (payload == null) {
             return null;
         }
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(payload);
+        Map<String, Integer> index = positionsOf(names);
+        String[] values = new String[names.length];
+        try (JsonParser parser = FACTORY.createParser(payload)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                Integer position = index.get(parser.currentName());
+                JsonToken token = parser.nextToken();
+                if (position == null) {
+                    parser.skipChildren();
+                } else {
+                    values[position] = tagged(parser, token);
+                }
+            }
+            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                return null;
+            }
         } catch (IOException e) {
             return null;
         }
-        if (root == null || !root.isObject()) {
-            return null;
+        return values;
+    }
+
+    static String tagged(JsonParser parser, JsonToken token) throws IOException {
+        switch (token) {
+            case VALUE_STRING:
+                return "s" + parser.getText();
+            case VALUE_NUMBER_INT:
+                return "i" + parser.getText();
+            case VALUE_NUMBER_FLOAT:
+                return Double.isFinite(parser.getDoubleValue()) ? "n" + parser.getText() : "o";
+            case VALUE_NULL:
+                return "z";
+            default:
+                parser.skipChildren();
+                return "o";
         }
-        Map<String, String> fields = new HashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = root.fields();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> field = it.next();
-            fields.put(field.getKey(), "[" + field.getValue().toString() + "]");
+    }
+
+    private Map<String, Integer> positionsOf(String[] names) {
+        if (names != indexedNames) {
+            Map<String, Integer> map = new HashMap<>();
+            for (int i = 0; i < names.length; i++) {
+                map.put(names[i], i);
+            }
+            positions = map;
+            indexedNames = names;
         }
-        return fields;
+        return positions;
     }
 }
