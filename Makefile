@@ -4,7 +4,7 @@ BIN := .venv/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status demo test test-unit test-integration lint format clean
+.PHONY: help setup up down status demo test test-unit test-integration lint format clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,6 +32,29 @@ test-unit: setup ## Unit tests only (no engines)
 
 test-integration: setup ## Integration tests only (starts a real test stack on ports +10000)
 	@$(BIN)/pytest tests/integration
+
+# `make bench` knobs: sustained rates tried for 5 minutes each, the long freshness run, a cold start.
+BENCH_RATES ?= 2000 4000 6000 8000
+BENCH_SUSTAINED_S ?= 300
+BENCH_FRESHNESS_RATE ?= 2000
+BENCH_FRESHNESS_S ?= 1920
+BENCH_API_S ?= 10
+BENCH_COLD ?= 1
+BENCH := RTA_RUN_DIR=$(CURDIR)/.run/bench
+
+bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~90 min)
+	@$(BIN)/rta down
+	@rm -rf .run/bench
+	@$(BENCH) $(BIN)/rta up --no-pipeline
+	@$(BENCH) $(BIN)/python -m bench.generator --kafka
+	@$(BENCH) $(BIN)/python -m bench.flink_stage
+	@$(BENCH) $(BIN)/rta provision
+	@$(BENCH) $(BIN)/python -m bench.sustained $(foreach r,$(BENCH_RATES),--rate $(r)) --duration $(BENCH_SUSTAINED_S)
+	@$(BENCH) $(BIN)/python -m bench.sustained --rate $(BENCH_FRESHNESS_RATE) --duration $(BENCH_FRESHNESS_S)
+	@$(BENCH) $(BIN)/python -m bench.api_latency
+	@$(BENCH) $(BIN)/python -m bench.api_load --seconds $(BENCH_API_S)
+	@$(BENCH) $(BIN)/rta down
+	@$(BIN)/python -m bench.startup $(if $(filter 1,$(BENCH_COLD)),--cold,--no-cold)
 
 lint: setup ## ruff + mypy
 	@$(BIN)/ruff check .

@@ -1,12 +1,16 @@
-"""End-to-end sustained rate and freshness on the running stack (`rta up` first; nothing else running).
+"""End-to-end sustained rate and freshness on the running stack (`make up` first; nothing else busy).
 
-Sends generator traffic at a fixed rate for a while (event time = send time) and samples every second:
+For each rate: generator processes (the product's own CLI) send believable traffic for a while, event
+time = send time, and every second the bench samples
 - Flink's consumer lag on the raw topic (offsets committed at each checkpoint);
 - ingestion delay: now - the newest ingest_time (the raw record's Kafka timestamp) queryable in Pinot;
-- each minute's active-users row, to find when it reached its final value (window end -> complete row).
-Prints a table and writes bench/results/sustained-<rate>.json.
+- the API's per-minute active-users series, to see when each minute took its final value
+  (window end -> final row served);
+- CPU and RSS of every process of the stack (bench/footprint.py).
+A rate holds when lag and ingestion delay do not grow from the first half of the run to the second.
+Prints a table per rate and writes bench/results/sustained-<rate>-<duration>s.json.
 
-    .venv/bin/python -m bench.sustained --rate 2000 --duration 180
+    .venv/bin/python -m bench.sustained --rate 4000 --rate 8000 --duration 300
 """
 
 from __future__ import annotations
@@ -14,27 +18,29 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import threading
+import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
+from bench.footprint import Sampler
 from bench.stats import percentile
+from bench.traffic import start_generators, stop
 from core import topics
 from core.settings import Settings, get_settings
-from event_generator.behaviour import EventStream
-from event_generator.faults import FaultShares, apply_faults
-from event_generator.producer import SendReport, make_producer, send
 from flink_jobs.pipeline import JOB_NAME
 from query.pinot import Pinot
+from stack.apps import start_api
+from stack.process import Supervisor
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
@@ -43,7 +49,7 @@ console = Console()
 @dataclass
 class Sample:
     t: float  # seconds since the start of sending
-    lag: int  # raw-topic records not yet covered by Flink's committed offsets
+    lag: int | None  # raw-topic records not yet covered by Flink's committed offsets
     ingest_delay_s: float | None  # now - newest ingest_time queryable in Pinot
 
 
@@ -54,38 +60,53 @@ class Run:
     sent: int = 0
     send_rate: float = 0.0
     samples: list[Sample] = field(default_factory=list)
-    window_complete_s: dict[int, float] = field(default_factory=dict)  # window_start -> s after its end
+    window_final_s: dict[str, float] = field(default_factory=dict)  # minute -> s after its end
+    processes: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def _lag(settings: Settings, admin: KafkaAdminClient, consumer: KafkaConsumer) -> int:
+def _lag(admin: KafkaAdminClient, consumer: KafkaConsumer) -> int | None:
+    """None while Kafka cannot say yet (a new broker elects the group coordinator on first use)."""
     parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
-    ends = consumer.end_offsets(parts)
-    committed = admin.list_group_offsets(JOB_NAME)[JOB_NAME]
-    return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
+    try:
+        ends = consumer.end_offsets(parts)
+        committed = admin.list_group_offsets(JOB_NAME)[JOB_NAME]
+    except KafkaError as exc:
+        if exc.retriable:
+            return None
+        raise
+    return int(sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts))
 
 
-def measure(settings: Settings, rate: float, duration_s: float, settle_s: float) -> Run:
-    run = Run(rate, duration_s)
-    count = int(rate * duration_s)
-    seed = time.time_ns()  # never a repeat of an earlier run's event_ids (they would be deduplicated)
-    stream = EventStream(seed, start=datetime.now(UTC), rate=rate, users=20_000, products=2_000)
-    outgoing = apply_faults(islice(stream, count), FaultShares(), seed=seed)
-    report = SendReport()
+def _end_offsets(consumer: KafkaConsumer) -> int:
+    parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+    return sum(consumer.end_offsets(parts).values())
 
-    def sender() -> None:
-        producer = make_producer(settings)
-        nonlocal report
-        report = send(producer, topics.EVENTS, outgoing, rate=rate)
-        producer.close()
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    first_seen: dict[int, tuple[int, float]] = {}  # window_start -> (events, wall time first seen)
-    thread = threading.Thread(target=sender, daemon=True)
-    started = time.time()
-    thread.start()
-    with Pinot(settings) as pinot:
-        while thread.is_alive() or time.time() - started < duration_s + settle_s:
+def _minutes(client: httpx.Client, since: datetime) -> dict[str, int]:
+    """minute -> events, as the API serves them now."""
+    response = client.get(
+        "/metrics/active-users",
+        params={"from": since.isoformat(), "to": "now", "granularity": "minute"},
+    )
+    response.raise_for_status()
+    return {p["bucket"]: p["events"] for p in response.json()["data"]}
+
+
+def _sample(
+    settings: Settings,
+    run: Run,
+    started: float,
+    since: datetime,
+    generators: list[subprocess.Popen[bytes]],
+    admin: KafkaAdminClient,
+    consumer: KafkaConsumer,
+    changed: dict[str, tuple[int, float]],
+    settle_s: float,
+) -> None:
+    """Once a second until the traffic is over and settled: lag, ingestion delay, served minutes."""
+    duration_s = run.duration_s
+    with Pinot(settings) as pinot, httpx.Client(base_url=settings.api_url, timeout=10.0) as api:
+        while any(g.poll() is None for g in generators) or time.time() - started < duration_s + settle_s:
             now = time.time()
             newest = pinot.rows(
                 "SELECT MAX(ingest_time) AS t FROM events WHERE ingest_time >= :since",
@@ -93,65 +114,121 @@ def measure(settings: Settings, rate: float, duration_s: float, settle_s: float)
             )
             t = float(newest[0]["t"]) if newest else math.nan  # MAX over no rows is "-Infinity"
             delay = now - t / 1000 if math.isfinite(t) and t > 0 else None
-            run.samples.append(Sample(now - started, _lag(settings, admin, consumer), delay))
-            for row in pinot.rows(
-                "SELECT window_start, events FROM active_users WHERE window_start >= :since LIMIT 1000",
-                {"since": int(started * 1000)},
-            ):
-                seen = first_seen.get(row["window_start"])
-                if seen is None or seen[0] != row["events"]:
-                    first_seen[row["window_start"]] = (row["events"], now)
+            run.samples.append(Sample(now - started, _lag(admin, consumer), delay))
+            for minute, events in _minutes(api, since).items():
+                seen = changed.get(minute)
+                if seen is None or seen[0] != events:
+                    changed[minute] = (events, now)
+            if now - started > duration_s + settle_s + 120:
+                break  # a backlog this large has already failed the rate
             time.sleep(max(0.0, 1.0 - (time.time() - now)))  # one sample per second
-    thread.join()
+
+
+def measure(settings: Settings, rate: float, duration_s: float, settle_s: float) -> Run:
+    run = Run(rate, duration_s)
+    RESULTS.mkdir(exist_ok=True)
+    start_api(settings, Supervisor(settings.run_dir))
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    changed: dict[str, tuple[int, float]] = {}  # minute -> (events, wall time that value was first seen)
+    offsets_before = _end_offsets(consumer)
+    started = time.time()
+    since = datetime.fromtimestamp(started // 60 * 60, UTC)
+    generators = start_generators(rate, duration_s, RESULTS / "logs")
+    sampler = Sampler(settings, extra={f"generator-{i}": g.pid for i, g in enumerate(generators)}).start()
+    try:
+        _sample(settings, run, started, since, generators, admin, consumer, changed, settle_s)
+    finally:
+        run.processes = sampler.stop()
+        stop(generators)
+    run.sent = _end_offsets(consumer) - offsets_before
+    run.send_rate = run.sent / duration_s
     admin.close()
     consumer.close()
-    run.sent, run.send_rate = report.sent, report.rate
-    # A window is complete when its row took its final value; only whole minutes inside the run count.
-    for start_ms, (_, at) in first_seen.items():
-        if start_ms / 1000 >= started and start_ms / 1000 + 60 <= started + duration_s:
-            run.window_complete_s[start_ms] = at - (start_ms / 1000 + 60)
+    # A window's row is final when it took its last value; only whole minutes inside the run count.
+    for minute, (events, at) in changed.items():
+        end = datetime.fromisoformat(minute).timestamp() + 60
+        if events and end - 60 >= started and end <= started + duration_s:
+            run.window_final_s[minute] = at - end
     return run
 
 
-def summarise(run: Run) -> dict[str, float | int | None]:
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
+def summarise(run: Run) -> dict[str, float | int | bool | None]:
     steady = [s for s in run.samples if 30 <= s.t <= run.duration_s]  # skip the warm-up
     half = len(steady) // 2
-    delays = [s.ingest_delay_s for s in steady if s.ingest_delay_s is not None]
     first, second = steady[:half], steady[half:]
-    windows = list(run.window_complete_s.values())
+    delays = [s.ingest_delay_s for s in steady if s.ingest_delay_s is not None]
+    delay_first = _mean([s.ingest_delay_s for s in first if s.ingest_delay_s is not None])
+    delay_second = _mean([s.ingest_delay_s for s in second if s.ingest_delay_s is not None])
+    lag_first = _mean([float(s.lag) for s in first if s.lag is not None])
+    lag_second = _mean([float(s.lag) for s in second if s.lag is not None])
+    windows = list(run.window_final_s.values())
+    # Holding: the backlog grows by less than two seconds of traffic and the delay by less than 2 s
+    # between the halves (lag saw-tooths with the checkpoints that commit the offsets).
+    holds = (
+        None
+        if None in (lag_first, lag_second, delay_first, delay_second)
+        else bool(
+            lag_second <= lag_first + 2 * run.rate  # type: ignore[operator]
+            and delay_second <= delay_first + 2.0  # type: ignore[operator]
+            and run.send_rate >= 0.95 * run.rate
+        )
+    )
     return {
         "rate_target": run.rate,
         "rate_sent": round(run.send_rate),
         "sent": run.sent,
-        "lag_mean_first_half": round(statistics.fmean(s.lag for s in first)) if first else None,
-        "lag_mean_second_half": round(statistics.fmean(s.lag for s in second)) if second else None,
+        "holds": holds,
+        "lag_mean_first_half": lag_first,
+        "lag_mean_second_half": lag_second,
+        "ingest_delay_mean_first_half_s": delay_first,
+        "ingest_delay_mean_second_half_s": delay_second,
         "ingest_delay_p50_s": round(percentile(delays, 0.5), 2) if delays else None,
         "ingest_delay_p95_s": round(percentile(delays, 0.95), 2) if delays else None,
         "windows": len(windows),
-        "window_complete_p50_s": round(percentile(windows, 0.5), 2) if windows else None,
-        "window_complete_p95_s": round(percentile(windows, 0.95), 2) if windows else None,
-        "window_complete_max_s": round(max(windows), 2) if windows else None,
+        "window_final_p50_s": round(percentile(windows, 0.5), 2) if windows else None,
+        "window_final_p95_s": round(percentile(windows, 0.95), 2) if windows else None,
+        "window_final_max_s": round(max(windows), 2) if windows else None,
     }
 
 
+def print_processes(title: str, processes: dict[str, dict[str, float]]) -> None:
+    table = Table(title=title)
+    for col in ("process", "CPU % (mean; 100 = a core)", "RSS mean GiB", "RSS max GiB"):
+        table.add_column(col, justify="left" if col == "process" else "right")
+    for name, u in processes.items():
+        table.add_row(
+            name, f"{u['cpu_mean_percent']:.0f}", f"{u['rss_mean_gib']:.2f}", f"{u['rss_max_gib']:.2f}"
+        )
+    console.print(table)
+
+
 def main(
-    rate: Annotated[float, typer.Option(help="Generator events/s.", min=1)] = 2000,
-    duration: Annotated[float, typer.Option(help="Seconds of traffic.", min=60)] = 180,
+    rate: Annotated[list[float], typer.Option(help="Generator events/s; repeat to try several.", min=1)],
+    duration: Annotated[float, typer.Option(help="Seconds of traffic per rate.", min=60)] = 300,
     settle: Annotated[float, typer.Option(help="Seconds to keep sampling after the traffic.")] = 30,
 ) -> None:
     settings = get_settings()
-    run = measure(settings, rate, duration, settle)
-    summary = summarise(run)
-    table = Table(title=f"end to end at {rate:,.0f} ev/s for {duration:.0f}s")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key, f"{value:,}" if isinstance(value, int | float) else str(value))
-    console.print(table)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"sustained-{int(rate)}.json"
-    out.write_text(json.dumps({"summary": summary, **asdict(run)}, indent=1, default=str))
-    console.print(f"wrote {out}")
+    for r in rate:
+        run = measure(settings, r, duration, settle)
+        summary = summarise(run)
+        table = Table(title=f"end to end at {r:,.0f} ev/s for {duration:.0f}s")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in summary.items():
+            shown = (
+                f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+            )
+            table.add_row(key, shown)
+        console.print(table)
+        print_processes(f"processes at {r:,.0f} ev/s", run.processes)
+        out = RESULTS / f"sustained-{int(r)}-{int(duration)}s.json"
+        out.write_text(json.dumps({"summary": summary, **asdict(run)}, indent=1, default=str))
+        console.print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,174 @@
+"""The API under load: each endpoint at fixed request rates with `hey` (a real HTTP load tool), while the
+generator ingests, and the same SQL sent straight to the Pinot broker to show the API's own overhead.
+
+    .venv/bin/python -m bench.api_load                      (needs `make up`; nothing else busy)
+
+`hey` runs `workers` connections, each limited to rate/workers requests/s: when responses are slower
+than a worker's share the achieved rate falls below the target, and the table shows it. Latency is
+measured by hey per request. Writes bench/results/api-load.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from unittest import mock
+
+import orjson
+import typer
+from fastapi.testclient import TestClient
+from rich.console import Console
+from rich.table import Table
+
+from api.main import create_app
+from bench.api_latency import ENDPOINTS
+from bench.footprint import sampling
+from bench.stats import percentile
+from bench.tools import ensure_hey
+from bench.traffic import start_generators, stop
+from core.settings import Settings, get_settings
+from query.pinot import Pinot
+from query.sql import Value, bind
+from stack.apps import API, start_api
+from stack.process import Supervisor
+
+RESULTS = Path(__file__).parent / "results"
+console = Console()
+PER_WORKER = 2.0  # requests/s per hey worker: a worker waits for its response before the next one
+# Endpoints also timed straight against the broker, query for query.
+DIRECT = ("active-users (minute)", "products top 10", "revenue")
+
+
+@dataclass
+class Result:
+    target: str
+    rate: float
+    achieved_rps: float
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+def hey(
+    binary: Path, url: str, rate: float, seconds: float, body: bytes | None = None
+) -> tuple[list[float], int]:
+    """(latencies of answered requests in ms, non-2xx answers) for `seconds` at `rate` requests/s."""
+    workers = max(1, math.ceil(rate / PER_WORKER))
+    argv = [str(binary), "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}", "-o", "csv"]
+    argv += ["-t", "10"]
+    if body is not None:
+        argv += ["-m", "POST", "-T", "application/json", "-d", body.decode()]
+    out = subprocess.run([*argv, url], check=True, capture_output=True, text=True).stdout
+    latencies, errors = [], 0
+    for row in csv.DictReader(io.StringIO(out)):
+        if row["status-code"].startswith("2"):
+            latencies.append(float(row["response-time"]) * 1000)
+        else:
+            errors += 1
+    # hey's CSV lists answered requests only: a request that timed out shows as a shortfall in the
+    # achieved rate, not here.
+    return latencies, errors
+
+
+def summarise(target: str, rate: float, seconds: float, latencies: list[float], errors: int) -> Result:
+    def pct(q: float) -> float:
+        return round(percentile(latencies, q), 1) if latencies else math.nan
+
+    return Result(
+        target,
+        rate,
+        round(len(latencies) / seconds, 1),
+        len(latencies),
+        errors,
+        pct(0.5),
+        pct(0.95),
+        pct(0.99),
+    )
+
+
+def captured_sql(settings: Settings, path: str) -> list[str]:
+    """The SQL the API sends to Pinot for one request (the app run in-process, its client spied on)."""
+    sent: list[str] = []
+    real = Pinot.rows
+
+    def spy(self: Pinot, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
+        sent.append(bind(sql, params or {}))
+        return real(self, sql, params)
+
+    with mock.patch.object(Pinot, "rows", spy), TestClient(create_app(settings)) as client:
+        client.get(path).raise_for_status()
+    return sent
+
+
+@contextmanager
+def ingesting(settings: Settings, rate: float, seconds: float) -> Iterator[None]:
+    generators = start_generators(rate, seconds, RESULTS / "logs") if rate else []
+    try:
+        yield
+    finally:
+        stop(generators)
+
+
+def main(
+    rate: Annotated[list[float], typer.Option(help="Requests/s to try; repeat.")] = [50, 200, 300, 500],  # noqa: B006
+    seconds: Annotated[float, typer.Option(help="Seconds per endpoint and rate.", min=2)] = 10,
+    ingest: Annotated[float, typer.Option(help="Events/s the generator sends meanwhile.", min=0)] = 1000,
+) -> None:
+    settings = get_settings()
+    binary = ensure_hey()
+    start_api(settings, Supervisor(settings.run_dir))
+    results: list[Result] = []
+    direct: dict[str, list[str]] = {name: captured_sql(settings, ENDPOINTS[name]) for name in DIRECT}
+    broker = f"{settings.pinot_broker_url}/query/sql"
+    total_s = len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) * (seconds + 2) + 60
+    api_pid = Supervisor(settings.run_dir).find(API)
+    with (
+        ingesting(settings, ingest, total_s),
+        sampling(settings, extra={"api": api_pid.pid} if api_pid else None) as sampler,
+    ):
+        for r in rate:
+            for name, path in ENDPOINTS.items():
+                latencies, errors = hey(binary, f"{settings.api_url}{path}", r, seconds)
+                results.append(summarise(f"API {name}", r, seconds, latencies, errors))
+                console.print(asdict(results[-1]), highlight=False)
+            for name, statements in direct.items():
+                for i, sql in enumerate(statements, start=1):
+                    body = orjson.dumps({"sql": sql})
+                    latencies, errors = hey(binary, broker, r, seconds, body=body)
+                    results.append(
+                        summarise(f"broker {name} q{i}/{len(statements)}", r, seconds, latencies, errors)
+                    )
+                    console.print(asdict(results[-1]), highlight=False)
+    table = Table(title=f"API under load ({seconds:.0f}s per row, generator at {ingest:,.0f} ev/s)")
+    for col in ("target", "rate", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for res in results:
+        table.add_row(
+            res.target,
+            f"{res.rate:.0f}",
+            f"{res.achieved_rps:.0f}",
+            f"{res.p50_ms}",
+            f"{res.p95_ms}",
+            f"{res.p99_ms}",
+            str(res.errors),
+        )
+    console.print(table)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "api-load.json"
+    payload = {"results": [asdict(x) for x in results], "sql": direct, "processes": sampler.summary()}
+    out.write_text(json.dumps(payload, indent=1))
+    console.print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
