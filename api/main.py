@@ -16,6 +16,7 @@ from api.routers import active_users, data_quality, funnel, health, products, re
 from api.timerange import ParamError
 from core.settings import Settings, get_settings
 from query.analytics import Tables
+from query.cache import QueryCache
 from query.pinot import Pinot
 from query.sql import QueryError
 
@@ -30,7 +31,8 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.tables = tables or Tables()
-        app.state.pinot = Pinot(settings)  # one connection pool for all requests
+        cache = QueryCache(settings.api_cache_ttl_s) if settings.api_cache_ttl_s > 0 else None
+        app.state.pinot = Pinot(settings, cache=cache)  # one connection pool for all requests
         yield
         app.state.pinot.close()
 

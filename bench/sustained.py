@@ -8,6 +8,7 @@ time = send time, and every second the bench samples
   (window end -> final row served);
 - CPU and RSS of every process of the stack (bench/footprint.py).
 A rate holds when lag and ingestion delay do not grow from the first half of the run to the second.
+Rates run in increasing order, each once the job has caught up; the first that fails ends the search.
 Prints a table per rate and writes bench/results/sustained-<rate>-<duration>s.json.
 
     .venv/bin/python -m bench.sustained --rate 4000 --rate 8000 --duration 300
@@ -153,6 +154,21 @@ def measure(settings: Settings, rate: float, duration_s: float, settle_s: float)
     return run
 
 
+def _drain(settings: Settings, timeout_s: float = 600.0) -> None:
+    """Wait until the job has caught up with the raw topic, so one run's backlog never starts the next."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (lag := _lag(admin, consumer)) is None or lag > 1000:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench.sustained: the job still lags {lag} records after {timeout_s:.0f}s")
+            time.sleep(2.0)  # polling Kafka for the job's committed offsets
+    finally:
+        admin.close()
+        consumer.close()
+
+
 def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 2) if values else None
 
@@ -213,7 +229,8 @@ def main(
     settle: Annotated[float, typer.Option(help="Seconds to keep sampling after the traffic.")] = 30,
 ) -> None:
     settings = get_settings()
-    for r in rate:
+    for r in sorted(rate):
+        _drain(settings)
         run = measure(settings, r, duration, settle)
         summary = summarise(run)
         table = Table(title=f"end to end at {r:,.0f} ev/s for {duration:.0f}s")
@@ -229,6 +246,9 @@ def main(
         out = RESULTS / f"sustained-{int(r)}-{int(duration)}s.json"
         out.write_text(json.dumps({"summary": summary, **asdict(run)}, indent=1, default=str))
         console.print(f"wrote {out}")
+        if summary["holds"] is not True:
+            console.print(f"{r:,.0f} ev/s does not hold: higher rates are not tried")
+            break
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     pinot_server_grpc_port: Port = 8090
     pinot_cluster: str = "rta"
     api_port: Port = 8000
+    api_cache_ttl_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+    """How long the API reuses a Pinot answer to the same query (0 = never): bounds staleness."""
 
     demo_rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
     """Events/s the demo's generator sends (`make demo`)."""

@@ -21,6 +21,7 @@ from flink_jobs.runner import kafka_source_options, submit, with_clause
 SQL_DIR = Path(__file__).parent / "sql"
 JOB_NAME = "ecommerce-pipeline"
 
+FUNCTIONS = ("function_json_fields", "function_json_epoch_millis", "function_distinct_count")
 VIEWS = (
     "generated/view_parsed_events",
     "generated/view_valid_events",
@@ -163,7 +164,7 @@ def statements(
     if unknown:
         raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
-    functions = [read_sql(f, values) for f in ("function_json_fields", "function_json_epoch_millis")]
+    functions = [read_sql(f, values) for f in FUNCTIONS]
     return [*functions, source, *sinks, *views], inserts
 
 

@@ -12,13 +12,15 @@ from pydantic import BaseModel
 from core.datasets import ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS
 from core.metrics import ActiveUsersMinute, ProductMinute, SessionSummary
 from core.settings import Settings
+from query.cache import QueryCache
 from query.sql import Value, bind, identifier
 
 Row = TypeVar("Row", bound=BaseModel)
 
 
 class Pinot:
-    def __init__(self, settings: Settings, timeout_s: float = 10.0) -> None:
+    def __init__(self, settings: Settings, timeout_s: float = 10.0, cache: QueryCache | None = None) -> None:
+        self._cache = cache
         self._connection = pinotdb.connect(
             host=settings.pinot_broker_host or settings.host,
             port=settings.port(settings.pinot_broker_port),
@@ -37,8 +39,14 @@ class Pinot:
         self.close()
 
     def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
+        bound = bind(sql, params or {})
+        if self._cache is None:
+            return self._query(bound)
+        return self._cache.rows(bound, lambda: self._query(bound))
+
+    def _query(self, sql: str) -> list[dict[str, Any]]:
         cursor = self._connection.cursor()
-        cursor.execute(bind(sql, params or {}))
+        cursor.execute(sql)
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

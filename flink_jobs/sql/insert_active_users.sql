@@ -4,8 +4,8 @@ INSERT INTO active_users
 SELECT /*+ STATE_TTL('minute_events' = '${metrics_ttl}') */
   window_start_ms AS `window_start`,
   window_start_ms + 60000 AS `window_end`,
-  COUNT(DISTINCT user_id) AS `active_users`,
-  COUNT(DISTINCT session_id) AS `sessions`,
+  DISTINCT_COUNT(user_id) AS `active_users`,
+  DISTINCT_COUNT(session_id) AS `sessions`,
   COUNT(*) AS `events`
 FROM minute_events
 GROUP BY window_start_ms
