@@ -68,15 +68,20 @@ def hey(
     argv += ["-t", "10"]
     if body is not None:
         argv += ["-m", "POST", "-T", "application/json", "-d", body.decode()]
-    out = subprocess.run([*argv, url], check=True, capture_output=True, text=True).stdout
+    return parse_hey_csv(subprocess.run([*argv, url], check=True, capture_output=True, text=True).stdout)
+
+
+def parse_hey_csv(text: str) -> tuple[list[float], int]:
+    """hey's per-request CSV -> (latencies in ms of 2xx answers, count of other answers).
+
+    hey lists answered requests only: a request that timed out shows as a shortfall in the achieved
+    rate, not here."""
     latencies, errors = [], 0
-    for row in csv.DictReader(io.StringIO(out)):
+    for row in csv.DictReader(io.StringIO(text)):
         if row["status-code"].startswith("2"):
             latencies.append(float(row["response-time"]) * 1000)
         else:
             errors += 1
-    # hey's CSV lists answered requests only: a request that timed out shows as a shortfall in the
-    # achieved rate, not here.
     return latencies, errors
 
 
@@ -123,15 +128,20 @@ def main(
     rate: Annotated[list[float], typer.Option(help="Requests/s to try; repeat.")] = [50, 200, 300, 500],  # noqa: B006
     seconds: Annotated[float, typer.Option(help="Seconds per endpoint and rate.", min=2)] = 10,
     ingest: Annotated[float, typer.Option(help="Events/s the generator sends meanwhile.", min=0)] = 1000,
+    broker: Annotated[
+        bool, typer.Option(help="Also send some endpoints' SQL straight to the broker.")
+    ] = True,
 ) -> None:
     settings = get_settings()
     binary = ensure_hey()
-    start_api(settings, Supervisor(settings.run_dir))
+    supervisor = Supervisor(settings.run_dir)
+    supervisor.stop(API)  # a fresh API process with this environment's settings (RTA_API_CACHE_TTL_S)
+    start_api(settings, supervisor)
     results: list[Result] = []
-    direct: dict[str, list[str]] = {name: captured_sql(settings, ENDPOINTS[name]) for name in DIRECT}
-    broker = f"{settings.pinot_broker_url}/query/sql"
+    direct = {name: captured_sql(settings, ENDPOINTS[name]) for name in DIRECT} if broker else {}
+    broker_url = f"{settings.pinot_broker_url}/query/sql"
     total_s = len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) * (seconds + 2) + 60
-    api_pid = Supervisor(settings.run_dir).find(API)
+    api_pid = supervisor.find(API)
     with (
         ingesting(settings, ingest, total_s),
         sampling(settings, extra={"api": api_pid.pid} if api_pid else None) as sampler,
@@ -144,7 +154,7 @@ def main(
             for name, statements in direct.items():
                 for i, sql in enumerate(statements, start=1):
                     body = orjson.dumps({"sql": sql})
-                    latencies, errors = hey(binary, broker, r, seconds, body=body)
+                    latencies, errors = hey(binary, broker_url, r, seconds, body=body)
                     results.append(
                         summarise(f"broker {name} q{i}/{len(statements)}", r, seconds, latencies, errors)
                     )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from bench.sustained import Run, Sample, summarise
+
+
+def run_with(lags: list[int], delays: list[float], rate: float = 1000, sent_rate: float = 1000) -> Run:
+    samples = [Sample(30 + i, lag, d) for i, (lag, d) in enumerate(zip(lags, delays, strict=True))]
+    return Run(rate=rate, duration_s=30 + len(samples), send_rate=sent_rate, samples=samples)
+
+
+def test_a_flat_backlog_holds() -> None:
+    summary = summarise(run_with([900, 1100] * 50, [2.0, 2.5] * 50))
+    assert summary["holds"] is True
+
+
+def test_a_growing_backlog_does_not_hold() -> None:
+    lags = [1000 * i for i in range(100)]
+    assert summarise(run_with(lags, [2.0] * 100))["holds"] is False
+
+
+def test_a_growing_delay_does_not_hold() -> None:
+    delays = [2.0 + i / 10 for i in range(100)]
+    assert summarise(run_with([1000] * 100, delays))["holds"] is False
+
+
+def test_a_generator_that_fell_short_of_the_rate_does_not_count_as_holding() -> None:
+    assert summarise(run_with([1000] * 100, [2.0] * 100, sent_rate=800))["holds"] is False
+
+
+def test_windows_are_summarised_by_percentile() -> None:
+    run = run_with([1000] * 100, [2.0] * 100)
+    run.window_final_s = {f"m{i}": float(i) for i in range(1, 11)}
+    summary = summarise(run)
+    assert (summary["windows"], summary["window_final_max_s"]) == (10, 10.0)
