@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
+import pinotdb.exceptions
 import typer
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -63,6 +64,7 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     window_final_s: dict[str, float] = field(default_factory=dict)  # minute -> s after its end
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # failed samples (API or Pinot), with when
 
 
 def _lag(admin: KafkaAdminClient, consumer: KafkaConsumer) -> int | None:
@@ -109,14 +111,21 @@ def _sample(
     with Pinot(settings) as pinot, httpx.Client(base_url=settings.api_url, timeout=10.0) as api:
         while any(g.poll() is None for g in generators) or time.time() - started < duration_s + settle_s:
             now = time.time()
-            newest = pinot.rows(
-                "SELECT MAX(ingest_time) AS t FROM events WHERE ingest_time >= :since",
-                {"since": int(started * 1000)},
-            )
-            t = float(newest[0]["t"]) if newest else math.nan  # MAX over no rows is "-Infinity"
-            delay = now - t / 1000 if math.isfinite(t) and t > 0 else None
+            delay = None
+            try:
+                newest = pinot.rows(
+                    "SELECT MAX(ingest_time) AS t FROM events WHERE ingest_time >= :since",
+                    {"since": int(started * 1000)},
+                )
+                t = float(newest[0]["t"]) if newest else math.nan  # MAX over no rows is "-Infinity"
+                delay = now - t / 1000 if math.isfinite(t) and t > 0 else None
+                served = _minutes(api, since)
+            except (httpx.HTTPError, pinotdb.exceptions.Error) as exc:
+                # A slow or failed answer is a finding, not the end of the run.
+                run.errors.append(f"{now - started:.0f}s: {type(exc).__name__}: {exc}")
+                served = {}
             run.samples.append(Sample(now - started, _lag(admin, consumer), delay))
-            for minute, events in _minutes(api, since).items():
+            for minute, events in served.items():
                 seen = changed.get(minute)
                 if seen is None or seen[0] != events:
                     changed[minute] = (events, now)
@@ -205,6 +214,7 @@ def summarise(run: Run) -> dict[str, float | int | bool | None]:
         "ingest_delay_mean_second_half_s": delay_second,
         "ingest_delay_p50_s": round(percentile(delays, 0.5), 2) if delays else None,
         "ingest_delay_p95_s": round(percentile(delays, 0.95), 2) if delays else None,
+        "failed_samples": len(run.errors),
         "windows": len(windows),
         "window_final_p50_s": round(percentile(windows, 0.5), 2) if windows else None,
         "window_final_p95_s": round(percentile(windows, 0.95), 2) if windows else None,
