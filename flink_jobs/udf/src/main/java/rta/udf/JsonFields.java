@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.annotation.DataTypeHint;
@@ -24,12 +23,10 @@ import org.apache.flink.table.functions.ScalarFunction;
  *   <li>NULL element: the field is absent.
  * </ul>
  *
- * The result is NULL when the payload is not exactly one JSON object. A repeated key keeps its last
- * value, as a parsed tree would.
+ * The result is NULL when the payload is not exactly one JSON object ({@link TopLevelFields}). A
+ * repeated key keeps its last value, as a parsed tree would.
  */
 public class JsonFields extends ScalarFunction {
-    private static final JsonFactory FACTORY = new JsonFactory();
-
     // The names are literals in the SQL, so each call site passes the same array: index it once.
     private transient String[] indexedNames;
     private transient Map<String, Integer> positions;
@@ -40,26 +37,15 @@ public class JsonFields extends ScalarFunction {
         }
         Map<String, Integer> index = positionsOf(names);
         String[] values = new String[names.length];
-        try (JsonParser parser = FACTORY.createParser(payload)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return null;
+        boolean object = TopLevelFields.read(payload, (name, parser, value) -> {
+            Integer position = index.get(name);
+            if (position == null) {
+                parser.skipChildren();
+            } else {
+                values[position] = tagged(parser, value);
             }
-            while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                Integer position = index.get(parser.currentName());
-                JsonToken token = parser.nextToken();
-                if (position == null) {
-                    parser.skipChildren();
-                } else {
-                    values[position] = tagged(parser, token);
-                }
-            }
-            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
-                return null;
-            }
-        } catch (IOException e) {
-            return null;
-        }
-        return values;
+        });
+        return object ? values : null;
     }
 
     static String tagged(JsonParser parser, JsonToken token) throws IOException {

@@ -37,7 +37,7 @@ class JsonFieldsTest {
     @Test
     void anythingButExactlyOneObjectIsNull() {
         for (String bad : new String[] {"", " ", "[1]", "\"a\"", "{\"a\":1", "{\"a\":1}{}", "{\"a\":1} x",
-                "{\"a\":01}", "{\"a\":NaN}", "{'a':1}", "null"}) {
+                "{\"a\":01}", "{\"a\":NaN}", "{'a':1}", "null", "{\"a\":", "{\"a\""}) {
             assertNull(read(bad), bad);
         }
         assertNull(fields.eval(null, NAMES));
