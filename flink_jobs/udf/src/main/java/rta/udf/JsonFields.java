@@ -1,6 +1,7 @@
 package rta.udf;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -27,7 +28,8 @@ import org.apache.flink.table.functions.ScalarFunction;
  * repeated key keeps its last value, as a parsed tree would.
  */
 public class JsonFields extends ScalarFunction {
-    // The names are literals in the SQL, so each call site passes the same array: index it once.
+    // The names are literals in the SQL, so each call passes the same names (perhaps in a new array):
+    // index them once per function instance.
     private transient String[] indexedNames;
     private transient Map<String, Integer> positions;
 
@@ -65,7 +67,7 @@ public class JsonFields extends ScalarFunction {
     }
 
     private Map<String, Integer> positionsOf(String[] names) {
-        if (names != indexedNames) {
+        if (!Arrays.equals(names, indexedNames)) {
             Map<String, Integer> map = new HashMap<>();
             for (int i = 0; i < names.length; i++) {
                 map.put(names[i], i);
