@@ -15,8 +15,7 @@ import io
 import json
 import math
 import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +32,7 @@ from bench.api_latency import ENDPOINTS
 from bench.footprint import sampling
 from bench.stats import percentile
 from bench.tools import ensure_hey
-from bench.traffic import start_generators, stop
+from bench.traffic import generating
 from core.settings import Settings, get_settings
 from query.pinot import Pinot
 from query.sql import Value, bind
@@ -115,15 +114,6 @@ def captured_sql(settings: Settings, path: str) -> list[str]:
     return sent
 
 
-@contextmanager
-def ingesting(settings: Settings, rate: float, seconds: float) -> Iterator[None]:
-    generators = start_generators(rate, seconds, RESULTS / "logs") if rate else []
-    try:
-        yield
-    finally:
-        stop(generators)
-
-
 def main(
     rate: Annotated[list[float], typer.Option(help="Requests/s to try; repeat.")] = [50, 200, 300, 500],  # noqa: B006
     seconds: Annotated[float, typer.Option(help="Seconds per endpoint and rate.", min=2)] = 10,
@@ -143,7 +133,7 @@ def main(
     total_s = len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) * (seconds + 2) + 60
     api_pid = supervisor.find(API)
     with (
-        ingesting(settings, ingest, total_s),
+        generating(ingest, total_s, RESULTS / "logs"),
         sampling(settings, extra={"api": api_pid.pid} if api_pid else None) as sampler,
     ):
         for r in rate:

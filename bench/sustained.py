@@ -36,7 +36,7 @@ from rich.table import Table
 
 from bench.footprint import Sampler
 from bench.stats import percentile
-from bench.traffic import start_generators, stop
+from bench.traffic import generating
 from core import topics
 from core.settings import Settings, get_settings
 from flink_jobs.pipeline import JOB_NAME
@@ -67,9 +67,13 @@ class Run:
     errors: list[str] = field(default_factory=list)  # failed samples (API or Pinot), with when
 
 
+def _raw_partitions(consumer: KafkaConsumer) -> list[TopicPartition]:
+    return [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+
+
 def _lag(admin: KafkaAdminClient, consumer: KafkaConsumer) -> int | None:
     """None while Kafka cannot say yet (a new broker elects the group coordinator on first use)."""
-    parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+    parts = _raw_partitions(consumer)
     try:
         ends = consumer.end_offsets(parts)
         committed = admin.list_group_offsets(JOB_NAME)[JOB_NAME]
@@ -81,8 +85,7 @@ def _lag(admin: KafkaAdminClient, consumer: KafkaConsumer) -> int | None:
 
 
 def _end_offsets(consumer: KafkaConsumer) -> int:
-    parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
-    return sum(consumer.end_offsets(parts).values())
+    return sum(consumer.end_offsets(_raw_partitions(consumer)).values())
 
 
 def _minutes(client: httpx.Client, since: datetime) -> dict[str, int]:
@@ -144,13 +147,12 @@ def measure(settings: Settings, rate: float, duration_s: float, settle_s: float)
     offsets_before = _end_offsets(consumer)
     started = time.time()
     since = datetime.fromtimestamp(started // 60 * 60, UTC)
-    generators = start_generators(rate, duration_s, RESULTS / "logs")
-    sampler = Sampler(settings, extra={f"generator-{i}": g.pid for i, g in enumerate(generators)}).start()
-    try:
-        _sample(settings, run, started, since, generators, admin, consumer, changed, settle_s)
-    finally:
-        run.processes = sampler.stop()
-        stop(generators)
+    with generating(rate, duration_s, RESULTS / "logs") as generators:
+        sampler = Sampler(settings, extra={f"generator-{i}": g.pid for i, g in enumerate(generators)}).start()
+        try:
+            _sample(settings, run, started, since, generators, admin, consumer, changed, settle_s)
+        finally:
+            run.processes = sampler.stop()
     run.sent = _end_offsets(consumer) - offsets_before
     run.send_rate = run.sent / duration_s
     admin.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from stack.versions import REPO_ROOT
@@ -32,3 +34,13 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.terminate()
     for proc in procs:
         proc.wait(timeout=30)
+
+
+@contextmanager
+def generating(rate: float, duration_s: float, log_dir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Generators running for the block (none when `rate` is 0), stopped when it ends however it ends."""
+    procs = start_generators(rate, duration_s, log_dir) if rate else []
+    try:
+        yield procs
+    finally:
+        stop(procs)
