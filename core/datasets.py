@@ -1,7 +1,7 @@
 """Every dataset the pipeline writes: its topic, columns, keys and time column, declared once.
 
 The Flink sink tables, the Kafka message keys and the Pinot tables (schema, primary key, upsert or
-dedup) all come from these declarations.
+append) all come from these declarations.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from core.metrics import (
 
 class Mode(StrEnum):
     APPEND = "append"
-    """Each key is written once; a replayed copy is dropped (Pinot dedup)."""
+    """Written once by the exactly-once pipeline; Pinot appends (why not dedup: docs/pipeline.md)."""
     UPSERT = "upsert"
     """A key's row is rewritten as it changes; the largest `version_column` wins (Pinot upsert)."""
 

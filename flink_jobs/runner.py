@@ -46,7 +46,10 @@ def kafka_source_options(settings: Settings, topic: str, group_id: str, **extra:
         "properties.bootstrap.servers": settings.kafka_bootstrap,
         "properties.group.id": group_id,
         "properties.isolation.level": "read_committed",
-        "scan.startup.mode": "earliest-offset",
+        # Go on from the offsets the group committed at its last checkpoint (a job restarted without
+        # its state does not replay what was already delivered), or from the start for a new group.
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
         **extra,
     }
 

@@ -100,7 +100,8 @@ def _provision(fresh: bool, pipeline: bool = True) -> None:
 @app.command("provision")
 def provision_command(
     fresh: Annotated[
-        bool, typer.Option(help="Start the job without its last checkpoint: reprocess the raw topic.")
+        bool,
+        typer.Option(help="Start without the checkpoint (after a SQL change), at the committed offsets."),
     ] = False,
     pipeline: Annotated[
         bool, typer.Option(help="Also run the pipeline job (--no-pipeline: topics and tables).")

@@ -69,7 +69,8 @@ class PipelineState:
 
 def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = False) -> PipelineState:
     """Leave the pipeline running: keep a running job, else resume the last one from its newest
-    checkpoint, else start it from the beginning of the raw topic (`fresh` skips the resume)."""
+    checkpoint, else start it where its consumer group's committed offsets say (the beginning of the
+    raw topic for a new group). `fresh` skips the resume: a job whose SQL changed cannot use old state."""
     with FlinkRest(settings) as rest:
         for job in rest.jobs():
             if job["name"] == job_name and job["state"] in ACTIVE_STATES:

@@ -141,7 +141,7 @@ def injected_late(sent: list[Outgoing], want: Expected) -> set[str]:
 def assert_topics_exactly_once(settings: Settings, topics: Topics, want: Expected) -> None:
     """Read committed, the output topics hold each accepted event and each dead letter exactly once.
 
-    (Pinot's dedup and upserts would hide a doubled record; the topics themselves must not have one.)
+    (Pinot's upserts would hide a doubled metric row; the topics themselves must not have one.)
     """
     events = consume(settings, topics.events, expected=len(want.accepted))
     ids = [r.value["event_id"] for r in events]

@@ -1,4 +1,5 @@
-"""`rta up` provisioning on the real stack: topics, tables and the pipeline job, idempotent and resumable.
+"""`rta up` provisioning on the real stack: topics, tables and the pipeline job, idempotent, resumable,
+and restartable without its state (`--fresh`) without replaying what was delivered.
 
 This test owns the product's default topic and table names in the test stack (no other test uses them).
 """
@@ -96,6 +97,22 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     ids = [r.value["event_id"] for r in got]
     assert len(ids) == len(both.accepted)
     assert set(ids) == {e.event_id for e in both.accepted}
+
+    # `--fresh` (an upgraded job graph) drops the state but not the position: the new job goes on from
+    # the offsets the last one committed, so nothing already delivered is delivered again.
+    with FlinkRest(settings) as rest:
+        rest.cancel(resumed.job_id)
+        poll_until(lambda: rest.state(resumed.job_id), lambda s: s == "CANCELED", timeout_s=60, what="cancel")
+    upgraded = provision.provision(settings, fresh=True)
+    assert upgraded is not None
+    assert (upgraded.action, upgraded.restored_from) == ("started", None)
+    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC), 300, seed=7), 1000)
+    all_three = expected(raw_records(settings, topics.EVENTS), settings)
+    assert len(all_three.accepted) > len(both.accepted)
+    got = consume(settings, topics.ACCEPTED_EVENTS, expected=len(all_three.accepted), timeout_s=90)
+    ids = [r.value["event_id"] for r in got]
+    assert len(ids) == len(all_three.accepted)
+    assert set(ids) == {e.event_id for e in all_three.accepted}
 
     _readme_examples_answer_with_the_documented_shapes(settings)
 

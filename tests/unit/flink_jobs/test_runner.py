@@ -9,8 +9,10 @@ def test_with_clause_quotes_values_as_sql_literals() -> None:
     assert clause.endswith(")")
 
 
-def test_sources_read_committed_from_the_start() -> None:
+def test_sources_read_committed_from_the_group_offsets_else_from_the_start() -> None:
     opts = kafka_source_options(Settings(), "events", "g1")
     assert opts["properties.isolation.level"] == "read_committed"
-    assert opts["scan.startup.mode"] == "earliest-offset"
+    assert opts["scan.startup.mode"] == "group-offsets"
+    assert opts["properties.auto.offset.reset"] == "earliest"
+    assert opts["properties.group.id"] == "g1"
     assert opts["properties.bootstrap.servers"] == "127.0.0.1:9092"

@@ -16,4 +16,7 @@ def test_each_dataset_table_reads_its_topic_with_its_keys() -> None:
         if dataset.mode is Mode.UPSERT:
             assert table.table["upsertConfig"]["comparisonColumn"] == dataset.version_column
         else:
-            assert table.table["dedupConfig"]["dedupEnabled"] is True
+            # Pinot 0.11 keeps dedup keys on the heap for every retained row, with no expiry: the heap
+            # would have to grow with retention x rate. Append tables rely on the exactly-once
+            # pipeline instead (transactions, read_committed, no replay on restart).
+            assert "dedupConfig" not in table.table
