@@ -29,6 +29,15 @@ logger.state.level = WARN
 """
 
 
+def new_cluster_id() -> str:
+    """16 random bytes, URL-safe base64 without padding, as Kafka makes them; like Kafka's own
+    generator it never starts with '-', which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class Kafka(Engine):
     name = "kafka"
 
@@ -72,8 +81,7 @@ class Kafka(Engine):
         # KRaft storage is formatted once with a cluster id kept beside the data.
         id_file = self.home / "cluster.id"
         if not id_file.exists():
-            # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding.
-            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=") + "\n")
+            id_file.write_text(new_cluster_id() + "\n")
         if (self.home / "data" / "meta.properties").exists():
             return
         result = subprocess.run(

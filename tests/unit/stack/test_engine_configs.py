@@ -1,8 +1,9 @@
+import base64
 from pathlib import Path
 
 from core.settings import Settings
 from stack.engines.flink import Flink
-from stack.engines.kafka import Kafka
+from stack.engines.kafka import Kafka, new_cluster_id
 from stack.engines.pinot import Pinot
 
 JAVA = Path("/nonexistent-jdk")
@@ -34,3 +35,11 @@ def test_pinot_instances_register_as_localhost(tmp_path: Path) -> None:
     assert configs["broker"]["pinot.broker.hostname"] == "localhost"
     assert configs["server"]["pinot.server.netty.host"] == "localhost"
     assert configs["server"]["pinot.server.instance.dataDir"].startswith(str(tmp_path))
+
+
+def test_kafka_cluster_ids_are_16_bytes_and_never_look_like_an_option() -> None:
+    # One id in 64 would start with '-' if drawn naively; 2,000 draws make a regression near-certain to show.
+    ids = [new_cluster_id() for _ in range(2000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)
