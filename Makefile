@@ -44,6 +44,7 @@ BENCH := RTA_RUN_DIR=$(CURDIR)/.run/bench
 
 bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~90 min)
 	@$(BIN)/rta down
+	@$(BENCH) $(BIN)/rta down  # a previous bench run's engines, before their pid files go
 	@rm -rf .run/bench
 	@$(BENCH) $(BIN)/rta up --no-pipeline
 	@$(BENCH) $(BIN)/python -m bench.generator --kafka
