@@ -36,7 +36,7 @@ from stack.process import Supervisor
 from tests.integration.builders import consume
 from tests.integration.e2e import raw_records, send_all, traffic
 from tests.support import readme
-from tests.support.oracle import expected
+from tests.support.oracle import Expected, expected
 from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.integration
@@ -96,9 +96,7 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     first_batch = expected(raw_records(settings, topics.EVENTS), settings)
     # Everything committed means a completed checkpoint covers the whole first batch.
     consume(settings, topics.ACCEPTED_EVENTS, expected=len(first_batch.accepted), timeout_s=90)
-    with FlinkRest(settings) as rest:
-        rest.cancel(first.job_id)
-        poll_until(lambda: rest.state(first.job_id), lambda s: s == "CANCELED", timeout_s=60, what="cancel")
+    _cancel(settings, first.job_id)
     assert provision.latest_checkpoint(settings, first.job_id) is not None
 
     resumed = provision.provision(settings)
@@ -106,14 +104,8 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     assert resumed.action == "resumed"
     assert resumed.restored_from == provision.latest_checkpoint(settings, first.job_id)
     # The resumed job goes on where its checkpoint left off: the second batch is accepted once and the
-    # first is not accepted again (a job started from scratch would re-accept it: its dedup state is empty).
-    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC), 300, seed=6), 1000)
-    both = expected(raw_records(settings, topics.EVENTS), settings)
-    assert len(both.accepted) > len(first_batch.accepted)
-    got = consume(settings, topics.ACCEPTED_EVENTS, expected=len(both.accepted), timeout_s=90)
-    ids = [r.value["event_id"] for r in got]
-    assert len(ids) == len(both.accepted)
-    assert set(ids) == {e.event_id for e in both.accepted}
+    # first is not accepted again (a job reading from the start without state would re-accept it).
+    both = _another_batch_is_accepted_once_in_all(settings, seed=6, before=len(first_batch.accepted))
 
     # `--fresh` (an upgraded job graph) drops the state but not the position: the new job goes on from
     # the offsets the last one committed to its group, so nothing before them is delivered again and
@@ -125,21 +117,31 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
         timeout_s=60,
         what="the job's offset commit",
     )
-    with FlinkRest(settings) as rest:
-        rest.cancel(resumed.job_id)
-        poll_until(lambda: rest.state(resumed.job_id), lambda s: s == "CANCELED", timeout_s=60, what="cancel")
+    _cancel(settings, resumed.job_id)
     upgraded = provision.provision(settings, fresh=True)
     assert upgraded is not None
     assert (upgraded.action, upgraded.restored_from) == ("started", None)
-    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC), 300, seed=7), 1000)
-    all_three = expected(raw_records(settings, topics.EVENTS), settings)
-    assert len(all_three.accepted) > len(both.accepted)
-    got = consume(settings, topics.ACCEPTED_EVENTS, expected=len(all_three.accepted), timeout_s=90)
-    ids = [r.value["event_id"] for r in got]
-    assert len(ids) == len(all_three.accepted)
-    assert set(ids) == {e.event_id for e in all_three.accepted}
+    _another_batch_is_accepted_once_in_all(settings, seed=7, before=len(both.accepted))
 
     _readme_examples_answer_with_the_documented_shapes(settings)
+
+
+def _cancel(settings: Settings, job_id: str) -> None:
+    with FlinkRest(settings) as rest:
+        rest.cancel(job_id)
+        poll_until(lambda: rest.state(job_id), lambda s: s == "CANCELED", timeout_s=60, what="cancel")
+
+
+def _another_batch_is_accepted_once_in_all(settings: Settings, seed: int, before: int) -> Expected:
+    """Send another batch; then the accepted topic holds every event the raw topic should yield, once."""
+    send_all(settings, topics.EVENTS, traffic(datetime.now(UTC), 300, seed=seed), 1000)
+    want = expected(raw_records(settings, topics.EVENTS), settings)
+    assert len(want.accepted) > before
+    got = consume(settings, topics.ACCEPTED_EVENTS, expected=len(want.accepted), timeout_s=90)
+    ids = [r.value["event_id"] for r in got]
+    assert len(ids) == len(want.accepted)
+    assert set(ids) == {e.event_id for e in want.accepted}
+    return want
 
 
 SHAPES: dict[str, type[BaseModel]] = {
