@@ -24,7 +24,7 @@ from core.metrics import (
 
 class Mode(StrEnum):
     APPEND = "append"
-    """Written once by the exactly-once pipeline; Pinot appends (why not dedup: docs/pipeline.md)."""
+    """Rows the exactly-once pipeline writes once per run; Pinot appends (why not dedup: docs/pipeline.md)."""
     UPSERT = "upsert"
     """A key's row is rewritten as it changes; the largest `version_column` wins (Pinot upsert)."""
 

@@ -101,7 +101,7 @@ def _provision(fresh: bool, pipeline: bool = True) -> None:
 def provision_command(
     fresh: Annotated[
         bool,
-        typer.Option(help="Start without the checkpoint (after a SQL change), at the committed offsets."),
+        typer.Option(help="Stopped job, changed SQL: start without its state, at its committed offsets."),
     ] = False,
     pipeline: Annotated[
         bool, typer.Option(help="Also run the pipeline job (--no-pipeline: topics and tables).")

@@ -49,6 +49,17 @@ def _job_record(settings: Settings, job_name: str) -> Path:
     return settings.run_dir / "flink" / "jobs" / f"{job_name}.json"
 
 
+def resume_point(settings: Settings, record: Path) -> Path | None:
+    """Where the last job left its state: its newest checkpoint, else (a job that failed to restore, or
+    was stopped before its first checkpoint) the checkpoint it had itself been started from."""
+    if not record.exists():
+        return None
+    last = json.loads(record.read_text())
+    own = latest_checkpoint(settings, last["job_id"])
+    inherited = Path(last["restored_from"]) if last.get("restored_from") else None
+    return own or (inherited if inherited and (inherited / "_metadata").exists() else None)
+
+
 def latest_checkpoint(settings: Settings, job_id: str) -> Path | None:
     """The newest complete checkpoint a job left behind (a checkpoint is complete once it has _metadata)."""
     root = settings.run_dir / "flink" / "checkpoints" / job_id
@@ -76,8 +87,7 @@ def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = 
             if job["name"] == job_name and job["state"] in ACTIVE_STATES:
                 return PipelineState(job["jid"], "already running")
     record = _job_record(settings, job_name)
-    previous = json.loads(record.read_text())["job_id"] if record.exists() else None
-    checkpoint = None if fresh or previous is None else latest_checkpoint(settings, previous)
+    checkpoint = None if fresh else resume_point(settings, record)
     config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
     try:
         job_id = submit_pipeline(settings, Topics(), job_name=job_name, extra_config=config)
@@ -88,11 +98,12 @@ def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = 
             else ""
         )
         raise ProvisionError(f"submitting {job_name} failed{hint}: {exc}") from exc
+    _wait_running(settings, job_id, job_name)
+    # Recorded once running: a job that cannot restore leaves the record on the state it failed to use.
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(
         json.dumps({"job_id": job_id, "restored_from": str(checkpoint) if checkpoint else None})
     )
-    _wait_running(settings, job_id, job_name)
     return PipelineState(job_id, "resumed" if checkpoint else "started", checkpoint)
 
 

@@ -80,9 +80,10 @@ class Kafka(Engine):
         (self.home / "log4j2.properties").write_text(_LOG4J2)
         # KRaft storage is formatted once with a cluster id kept beside the data.
         id_file = self.home / "cluster.id"
-        if not id_file.exists():
-            id_file.write_text(new_cluster_id() + "\n")
-        if (self.home / "data" / "meta.properties").exists():
+        formatted = (self.home / "data" / "meta.properties").exists()
+        if not id_file.exists() or (not formatted and id_file.read_text().startswith("-")):
+            id_file.write_text(new_cluster_id() + "\n")  # (older ids could start with '-': never used)
+        if formatted:
             return
         result = subprocess.run(
             [
