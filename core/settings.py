@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     zookeeper_heap_mb: Annotated[int, Field(ge=64)] = 128
     pinot_heap_mb: Annotated[int, Field(ge=512)] = 1536
     flink_jobmanager_process_mb: Annotated[int, Field(ge=768)] = 1024
-    flink_taskmanager_process_mb: Annotated[int, Field(ge=1024)] = 3072
+    flink_taskmanager_process_mb: Annotated[int, Field(ge=1024)] = 4096
     flink_taskmanager_slots: Annotated[int, Field(ge=1, le=64)] = 4
 
     startup_timeout_s: Annotated[float, Field(gt=0)] = 180.0

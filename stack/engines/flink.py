@@ -59,8 +59,9 @@ class Flink(Engine):
             "taskmanager.bind-host": s.host,
             "taskmanager.host": s.host,
             "taskmanager.memory.process.size": f"{s.flink_taskmanager_process_mb}m",
-            # State lives on the heap (hashmap backend); managed memory only serves RocksDB and batch.
-            "taskmanager.memory.managed.fraction": 0.1,
+            # State lives on the heap (hashmap backend); managed memory only serves RocksDB, batch and
+            # Python operators, none of which the job uses, so all of it goes to the heap that holds state.
+            "taskmanager.memory.managed.fraction": 0.0,
             "taskmanager.numberOfTaskSlots": s.flink_taskmanager_slots,
             "parallelism.default": 1,
             "rest.address": s.host,

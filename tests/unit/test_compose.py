@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from core.settings import Settings
+from stack.engines.flink import Flink
 from stack.versions import REPO_ROOT, versions
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
@@ -42,6 +43,8 @@ def test_engine_settings_mirror_the_local_stack() -> None:
     assert props["taskmanager.memory.process.size"] == f"{s.flink_taskmanager_process_mb}m"
     assert props["jobmanager.memory.process.size"] == f"{s.flink_jobmanager_process_mb}m"
     assert props["state.backend.type"] == "hashmap"
+    local = Flink(s, Path("/nonexistent-jdk")).config()
+    assert props["taskmanager.memory.managed.fraction"] == str(local["taskmanager.memory.managed.fraction"])
     kafka = compose["services"]["kafka"]["environment"]
     assert kafka["KAFKA_HEAP_OPTS"] == f"-Xms{s.kafka_heap_mb}m -Xmx{s.kafka_heap_mb}m"
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
