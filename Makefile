@@ -42,7 +42,7 @@ BENCH_API_S ?= 10
 BENCH_COLD ?= 1
 BENCH := RTA_RUN_DIR=$(CURDIR)/.run/bench
 
-bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~90 min)
+bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~75 min)
 	@$(BIN)/rta down
 	@$(BENCH) $(BIN)/rta down  # a previous bench run's engines, before their pid files go
 	@rm -rf .run/bench
