@@ -34,9 +34,9 @@ test-integration: setup ## Integration tests only (starts a real test stack on p
 	@$(BIN)/pytest tests/integration
 
 # `make bench` knobs: sustained rates tried for 5 minutes each, the long freshness run, a cold start.
-BENCH_RATES ?= 2000 4000 6000 8000
+BENCH_RATES ?= 2500 3500 4500 5500
 BENCH_SUSTAINED_S ?= 300
-BENCH_FRESHNESS_RATE ?= 2000
+BENCH_FRESHNESS_RATE ?= 2500
 BENCH_FRESHNESS_S ?= 1920
 BENCH_API_S ?= 10
 BENCH_COLD ?= 1
