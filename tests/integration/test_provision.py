@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 from pydantic import BaseModel
 
 from api.schemas import (
@@ -30,7 +30,7 @@ from core.datasets import DATASETS
 from core.settings import Settings
 from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import FlinkRest
-from stack import demo, pinot_tables, provision
+from stack import demo, inspect_kafka, pinot_tables, provision
 from stack.apps import start_api
 from stack.process import Supervisor
 from tests.integration.builders import consume
@@ -53,21 +53,10 @@ def cleanup(settings: Settings) -> Iterator[None]:
         pinot_tables.drop(d.name, settings)
 
 
-def _committed(settings: Settings, group: str) -> dict[int, int]:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        return {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items()}
-    finally:
-        admin.close()
-
-
-def _end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return {tp.partition: offset for tp, offset in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
+def _behind(settings: Settings, group: str, topic: str) -> dict[int, int | None]:
+    """Records per partition of `topic` past the group's committed offset (None: nothing committed)."""
+    partitions = inspect_kafka.describe(settings, topic)
+    return {p.partition: p.lag.get(group) for p in partitions if p.topic == topic}
 
 
 def _topic_names(settings: Settings) -> set[str]:
@@ -112,8 +101,8 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     # nothing after them is lost. (Flink commits them after a checkpoint completes, asynchronously, so
     # a job stopped abruptly may leave the last seconds uncommitted: docs/pipeline.md, Restarts.)
     poll_until(
-        lambda: _committed(settings, JOB_NAME),
-        lambda committed: committed == _end_offsets(settings, topics.EVENTS),
+        lambda: _behind(settings, JOB_NAME, topics.EVENTS),
+        lambda behind: bool(behind) and all(lag == 0 for lag in behind.values()),
         timeout_s=60,
         what="the job's offset commit",
     )
