@@ -1,11 +1,14 @@
 """The four e-commerce events: one Pydantic model each, one discriminated union, one wire format.
 
 Wire format: a flat JSON object per event with `event_type` as discriminator and `event_timestamp`
-as integer epoch milliseconds (UTC). Fields that do not belong to an event type are absent (and ignored
-if present, like unknown fields, so producers can add fields before consumers know them).
-Types are strict on the wire: a number is a JSON number and a string a JSON string ("12.5" is not a
-price). The Flink job enforces the same rules in SQL generated from these models (flink_jobs/codegen.py),
-and Pinot's events schema is generated from them too.
+as integer epoch milliseconds or an ISO-8601 date-time (core/wire.py). Fields that do not belong to an
+event type are absent (and ignored if present, like unknown fields, so producers can add fields before
+consumers know them). Types are strict on the wire: a number is a JSON number and a string a JSON
+string ("12.5" is not a price); text is valid Unicode without control characters.
+
+These models are the event contract's source: `core.contract` derives the rule table from them, which
+both the Python checker (`core.contract.check`) and the Flink job's Java checker (flink_jobs/udf) run;
+Pinot's events schema is generated from them too.
 """
 
 from __future__ import annotations
@@ -15,15 +18,20 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from core import wire
 
 
 class EventType(StrEnum):
@@ -49,13 +57,30 @@ def to_epoch_millis(value: datetime) -> int:
 
 
 def from_epoch_millis(millis: int) -> datetime:
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return _EPOCH + millis * _MILLI  # exact: no float seconds in between
 
 
 # Timezone-aware in Python, integer epoch millis on the wire (what Flink and Pinot read natively).
 EpochMillis = Annotated[AwareDatetime, PlainSerializer(to_epoch_millis, return_type=int, when_used="json")]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _valid_text(value: str) -> str:
+    problem = wire.text_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("invalid_text", "text must not contain a {problem}", {"problem": problem})
+    return value
+
+
+VALID_TEXT = AfterValidator(_valid_text)
+"""Text without control characters or unpaired surrogates (core/wire.py); lengths count code points."""
+
+
+MAX_PRICE = 1_000_000
+MAX_QUANTITY = 1000
+Money = Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False, strict=True)]
+Id = Annotated[str, Field(min_length=1, max_length=64), VALID_TEXT]
+MONEY_TOLERANCE = 0.01
+"""total_amount may differ from price x quantity (computed in doubles) by at most one cent."""
 
 
 class BaseEvent(BaseModel):
@@ -69,20 +94,31 @@ class BaseEvent(BaseModel):
     user_id: Id
     session_id: Id
     device_type: DeviceType
-    os: Annotated[str, Field(min_length=1, max_length=32)]
-    browser: Annotated[str, Field(min_length=1, max_length=32)]
-    location: Annotated[str, Field(min_length=1, max_length=64)]
+    os: Annotated[str, Field(min_length=1, max_length=32), VALID_TEXT]
+    browser: Annotated[str, Field(min_length=1, max_length=32), VALID_TEXT]
+    location: Annotated[str, Field(min_length=1, max_length=64), VALID_TEXT]
 
     @field_validator("event_timestamp", mode="before")
     @classmethod
-    def _millis_in(cls, value: Any) -> Any:
-        # One wire format: integer epoch millis. bool is an int subclass, and ISO strings or float
-        # seconds would be accepted by pydantic's lax datetime parsing; all three are malformed here.
+    def _millis_in(cls, value: Any, info: ValidationInfo) -> Any:
+        # Integer epoch millis or an ISO-8601 string (core/wire.py); bool is an int subclass, and float
+        # seconds would pass pydantic's lax datetime parsing: both are malformed here. A naive ISO time
+        # is read in the zone given as validation context ("naive_zone"), UTC by default.
         if isinstance(value, datetime):
             return value
+        if isinstance(value, str):
+            zone = (info.context or {}).get("naive_zone", "UTC")
+            try:
+                value = wire.iso_to_epoch_millis(value, zone)
+            except wire.TimestampFormatError as exc:
+                raise PydanticCustomError(
+                    "bad_format", "not an accepted timestamp: {why}", {"why": str(exc)}
+                ) from exc
         if isinstance(value, int) and not isinstance(value, bool):
+            if not wire.MIN_EVENT_MILLIS <= value < wire.MAX_EVENT_MILLIS:
+                raise PydanticCustomError("out_of_range", "event_timestamp must be in [2000, 2070)")
             return from_epoch_millis(value)
-        raise ValueError("event_timestamp must be an integer (epoch milliseconds)")
+        raise PydanticCustomError("wrong_type", "event_timestamp must be epoch milliseconds or ISO-8601")
 
     @field_validator("event_timestamp", mode="after")
     @classmethod
@@ -96,16 +132,16 @@ class BaseEvent(BaseModel):
 
 class PageView(BaseEvent):
     event_type: Literal[EventType.PAGE_VIEW] = EventType.PAGE_VIEW
-    page_url: Annotated[str, Field(min_length=1, max_length=512)]
-    referrer_url: Annotated[str, Field(max_length=512)] | None = None
-    time_spent: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-    """Seconds spent on the page."""
+    page_url: Annotated[str, Field(min_length=1, max_length=512), VALID_TEXT]
+    referrer_url: Annotated[str, Field(min_length=0, max_length=512), VALID_TEXT] | None = None
+    time_spent: Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False, strict=True)]
+    """Seconds spent on the page (at most a day)."""
 
 
 class _ProductFields(BaseEvent):
     product_id: Id
-    product_name: Annotated[str, Field(min_length=1, max_length=128)]
-    product_category: Annotated[str, Field(min_length=1, max_length=64)]
+    product_name: Annotated[str, Field(min_length=1, max_length=128), VALID_TEXT]
+    product_category: Annotated[str, Field(min_length=1, max_length=64), VALID_TEXT]
     price: Money
 
 
@@ -115,7 +151,7 @@ class ProductView(_ProductFields):
 
 class AddToCart(_ProductFields):
     event_type: Literal[EventType.ADD_TO_CART] = EventType.ADD_TO_CART
-    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
 
 class Purchase(_ProductFields):
@@ -123,13 +159,14 @@ class Purchase(_ProductFields):
 
     event_type: Literal[EventType.PURCHASE] = EventType.PURCHASE
     order_id: Id
-    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
-    total_amount: Money
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
+    total_amount: Annotated[float, Field(ge=0, le=MAX_PRICE * MAX_QUANTITY, allow_inf_nan=False, strict=True)]
 
     @model_validator(mode="after")
     def _total_is_price_times_quantity(self) -> Purchase:
-        if abs(self.total_amount - round(self.price * self.quantity, 2)) > 0.005:
-            raise ValueError("total_amount must equal price x quantity (rounded to cents)")
+        # IEEE-754 double arithmetic, the same in Python and Java: no rounding mode to disagree on.
+        if not abs(self.total_amount - self.price * self.quantity) <= MONEY_TOLERANCE:
+            raise PydanticCustomError("total_mismatch", "total_amount must equal price x quantity")
         return self
 
 
@@ -137,8 +174,3 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (PageView, ProductView, AddToCart, P
 
 Event = Annotated[PageView | ProductView | AddToCart | Purchase, Field(discriminator="event_type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-
-
-def parse_event(payload: bytes | str) -> Event:
-    """Validate one wire payload; raises pydantic.ValidationError with the reason when malformed."""
-    return EVENT_ADAPTER.validate_json(payload)

@@ -77,15 +77,26 @@ class SessionSummary(MetricRow):
 
 
 class DeadLetter(MetricRow):
-    """An input record that failed validation: where it was, why, and its payload as received."""
+    """An input record that failed validation: where it was, why, and its payload as received.
+
+    The raw topic keeps the record itself at (source_partition, source_offset) for its retention.
+    """
 
     primary_key = ("source_partition", "source_offset")
 
     source_partition: int
     source_offset: Annotated[int, Int64]
     source_timestamp: EpochMillis = Field(description="the Kafka record timestamp")
-    reason: str
-    payload: str | None = Field(description="the raw payload (UTF-8); null for an empty record")
+    reason: str = Field(description="the first rule the record broke, in words (core/contract.py)")
+    reason_code: str = Field(description="the reason's class: core.contract.Code")
+    reason_field: str | None = Field(default=None, description="the event field the reason is about")
+    payload: Annotated[str, Field(max_length=90_000)] | None = Field(
+        default=None,
+        description="the payload: its text when UTF-8 without NUL, else base64 (of at most the first "
+        "64 KiB); null for an empty record",
+    )
+    payload_encoding: str | None = Field(default=None, description="'utf-8' or 'base64'")
+    payload_bytes: int | None = Field(default=None, description="the payload's size in bytes")
 
 
 class Acceptance(MetricRow):

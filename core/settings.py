@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, computed_field, model_validator
+from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stack.versions import REPO_ROOT
@@ -80,6 +81,17 @@ class Settings(BaseSettings):
     """A session idle this long is forgotten: a later event starts a new summary."""
     kafka_transaction_timeout_s: Annotated[int, Field(ge=60, le=900)] = 600
     """Below the broker's transaction.max.timeout.ms (900 s)."""
+    naive_timestamp_zone: str = "UTC"
+    """The IANA zone in which an ISO-8601 event_timestamp without offset is read (core/wire.py)."""
+
+    @field_validator("naive_timestamp_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _state_outlives_lateness(self) -> Settings:

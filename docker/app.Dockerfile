@@ -5,6 +5,7 @@ ARG FLINK_VERSION
 FROM maven:3.9-eclipse-temurin-17 AS udf
 ARG FLINK_VERSION
 COPY flink_jobs/udf /udf
+COPY tests/vectors /tests/vectors
 RUN mvn -q -B -f /udf/pom.xml package -Dflink.version=${FLINK_VERSION} -Drta.lib.dir=/out -Drta.work.dir=/tmp/work
 
 FROM python:3.11-slim

@@ -2,6 +2,11 @@
 
 Applied after generation, so the clean stream stays reproducible and each fault is recorded with the
 payload actually sent (the oracle reads what was sent, not what was meant).
+
+Every payload goes out with its event time as the Kafka record timestamp (CreateTime): the pipeline
+bounds event time by the record timestamp (RTA_MAX_LATENESS_S behind, RTA_MAX_FUTURE_S ahead), so a
+stream that starts in the past (`rta-generate --start`) is history, counted in its own minutes, not
+dead-lettered for being older than its send time.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from enum import StrEnum
 
 import orjson
 
-from core.events import BaseEvent
+from core.events import BaseEvent, to_epoch_millis
 
 
 class Fault(StrEnum):
@@ -44,9 +49,14 @@ class FaultShares:
 
 @dataclass(frozen=True)
 class Outgoing:
-    key: bytes
+    """One Kafka record to send: key, value, the fault it carries, and its record timestamp."""
+
+    key: bytes | None
+    """None = no key (Kafka's partitioner picks the partition)."""
     value: bytes
     fault: Fault
+    timestamp_ms: int | None = None
+    """The Kafka record timestamp (epoch millis) to send; None = Kafka stamps it with the send time."""
 
 
 def _malformed(event: BaseEvent, rng: random.Random) -> bytes:
@@ -66,7 +76,12 @@ def _malformed(event: BaseEvent, rng: random.Random) -> bytes:
 
 
 def apply_faults(events: Iterable[BaseEvent], shares: FaultShares, seed: int) -> Iterator[Outgoing]:
-    """Yield keyed payloads (key = session_id) with faults mixed in at the given shares."""
+    """Yield keyed payloads (key = session_id) with faults mixed in at the given shares.
+
+    Each record's timestamp is the event time of the payload sent (epoch millis): shifted with it for
+    out-of-order and late events; the original event's for malformed ones (they never alter a valid
+    event time), and the earlier copy's for duplicates (a redelivery of the same record).
+    """
     rng = random.Random(seed ^ 0x5EED)
     recent: list[Outgoing] = []
     thresholds = (
@@ -77,6 +92,7 @@ def apply_faults(events: Iterable[BaseEvent], shares: FaultShares, seed: int) ->
     )
     for event in events:
         key = event.session_id.encode()
+        millis = to_epoch_millis(event.event_timestamp)
         draw, fault = rng.random(), Fault.NONE
         for candidate, share in thresholds:
             if draw < share:
@@ -88,19 +104,19 @@ def apply_faults(events: Iterable[BaseEvent], shares: FaultShares, seed: int) ->
                 milliseconds=rng.randrange(1, int(shares.out_of_order_max.total_seconds() * 1000))
             )
             shifted = event.model_copy(update={"event_timestamp": event.event_timestamp - back})
-            out = Outgoing(key, shifted.to_json_bytes(), fault)
+            out = Outgoing(key, shifted.to_json_bytes(), fault, to_epoch_millis(shifted.event_timestamp))
         elif fault is Fault.LATE:
             shifted = event.model_copy(update={"event_timestamp": event.event_timestamp - shares.late_by})
-            out = Outgoing(key, shifted.to_json_bytes(), fault)
+            out = Outgoing(key, shifted.to_json_bytes(), fault, to_epoch_millis(shifted.event_timestamp))
         elif fault is Fault.MALFORMED:
-            out = Outgoing(key, _malformed(event, rng), fault)
+            out = Outgoing(key, _malformed(event, rng), fault, millis)
         else:
-            out = Outgoing(key, event.to_json_bytes(), Fault.NONE)
+            out = Outgoing(key, event.to_json_bytes(), Fault.NONE, millis)
         yield out
         if fault is Fault.DUPLICATE and recent:
-            # A redelivery of an event sent shortly before: same bytes, same event_id.
+            # A redelivery of an event sent shortly before: same bytes, same event_id, same timestamp.
             again = rng.choice(recent)
-            yield Outgoing(again.key, again.value, Fault.DUPLICATE)
+            yield Outgoing(again.key, again.value, Fault.DUPLICATE, again.timestamp_ms)
         if out.fault is Fault.NONE:
             recent.append(out)
             if len(recent) > 100:

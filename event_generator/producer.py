@@ -1,4 +1,7 @@
-"""Send the event stream to Kafka: keyed by session_id, acks=all, idempotent, rate-limited."""
+"""Send the event stream to Kafka: keyed by session_id, acks=all, idempotent, rate-limited.
+
+Each record carries the timestamp its `Outgoing` names (the event time), or Kafka's send time when None.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +52,10 @@ def send(
 ) -> SendReport:
     """Send everything (at `rate` events/s, or as fast as possible) and flush before returning.
 
+    Each record goes with `out.timestamp_ms` as its Kafka timestamp (None: the producer's send time).
+    A broker refuses a batch holding a timestamp more than `message.timestamp.after.max.ms` (1 h by
+    default) ahead of its clock: its records count as errors.
+
     Ctrl-C stops the sending but not the flush: everything handed to the producer is delivered
     (or counted as an error) before this returns, so `sent` is exactly what Kafka acknowledged.
     """
@@ -73,7 +80,7 @@ def send(
                 if ahead > 0:
                     time.sleep(ahead)  # pacing to the requested rate
             try:
-                future = producer.send(topic, key=out.key, value=out.value)
+                future = producer.send(topic, key=out.key, value=out.value, timestamp_ms=out.timestamp_ms)
             except KafkaError:
                 report.errors += 1
                 continue

@@ -6,11 +6,13 @@ there differ from what the models say, so the SQL cannot drift from core/.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
+from core import contract
 from core.columns import Column, Kind, union_columns
+from core.contract import contract_spec
 from core.datasets import DATASETS, EVENTS, Dataset, Mode
 from core.events import EVENT_MODELS
 
@@ -25,22 +27,16 @@ FLINK_TYPES = {
     Kind.BOOLEAN: "BOOLEAN",
     Kind.EPOCH_MILLIS: "BIGINT",
 }
-# JSON_FIELDS (flink_jobs/udf) tags each value with its JSON type: which tags each kind accepts.
-_NUMBER_TAGS = {
-    Kind.DOUBLE: ("i", "n"),
-    Kind.INT: ("i",),
-    Kind.LONG: ("i",),
-    Kind.EPOCH_MILLIS: ("i",),
-}
-MISSING, NULL = "''", "'z'"  # a field's text when it is absent / JSON null
+CONTRACT_RESOURCE = (
+    Path(__file__).parent / "udf" / "src" / "main" / "resources" / "rta" / "udf" / "event-contract.json"
+)
+# What PARSE_EVENT (flink_jobs/udf, ParseEvent.java) adds after the event columns, for dead letters.
+PARSE_EXTRA = ("reason", "reason_code", "reason_field", "payload_text", "payload_encoding", "payload_bytes")
+_SOURCE_COLUMNS = "source_partition, source_offset, source_time, event_time, proc_time"
 
 
 def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _in_list(values: Iterable[str]) -> str:
-    return "(" + ", ".join(sql_string(v) for v in sorted(values)) + ")"
 
 
 def sink_ddl(dataset: Dataset) -> str:
@@ -53,146 +49,38 @@ def sink_ddl(dataset: Dataset) -> str:
     return f"{HEADER}CREATE TABLE {dataset.name} (\n" + ",\n".join(lines) + "\n)\n"
 
 
-# The payload is parsed once, by the JSON_FIELDS Java function (flink_jobs/udf): one streaming pass
-# that returns each field's value tagged with its JSON type ('s' + text for a string, 'i' + digits for
-# an integer, 'n' + number, 'z' for null, 'o' for anything else; NULL when absent), so the checks below
-# are prefix tests and casts rather than a JSON parse per field. `RAND() < 2` (always true) is an
-# optimisation fence: the planner does not inline a non-deterministic expression into each place that
-# uses it, so the parse and each lookup are not repeated for every check.
-def _parsed(columns: list[Column]) -> str:
-    names = ", ".join(sql_string(c.name) for c in columns)
-    return f"CASE WHEN RAND() < 2 THEN JSON_FIELDS(payload, {names}) END"
-
-
-def _wrapped(position: int) -> str:
-    return f"CASE WHEN RAND() < 2 THEN COALESCE(fields[{position}], {MISSING}) END"
-
-
-def _typed(column: Column) -> str:
-    w = f"{column.name}__json"
-    if column.kind is Kind.STRING:
-        value = f"CASE WHEN {w} LIKE 's%' THEN SUBSTRING({w} FROM 2) END"
-    else:
-        tags = " OR ".join(f"{w} LIKE '{tag}%'" for tag in _NUMBER_TAGS[column.kind])
-        target = "BIGINT" if column.kind is Kind.EPOCH_MILLIS else FLINK_TYPES[column.kind]
-        value = f"CASE WHEN {tags} THEN TRY_CAST(SUBSTRING({w} FROM 2) AS {target}) END"
-    all_types = EVENTS.column("event_type").choices
-    if column.present_in and set(column.present_in) != set(all_types):
-        # Fields foreign to an event type are ignored, as the Pydantic models ignore them. The tagged
-        # text of a string is 's' + the string, so this compares event_type without decoding it first.
-        tagged = _in_list("s" + t for t in column.present_in)
-        return f"CASE WHEN event_type__json IN {tagged} THEN {value} END"
-    return value
-
-
-def _literal(column: Column, value: float) -> str:
-    # A DOUBLE compared with an integer literal fails at run time in Flink 2.2 (Long cast to
-    # BigDecimal in generated code): give each bound the column's own type.
-    return f"CAST({value} AS {FLINK_TYPES[column.kind]})"
-
-
-def _for_types(types: frozenset[str]) -> str:
-    """`event_type IN (...) AND ` limiting a check to some event types; empty when it applies to all."""
-    if set(types) == set(EVENTS.column("event_type").choices):
-        return ""
-    return f"event_type IN {_in_list(types)} AND "
-
-
-def _checks(column: Column) -> list[tuple[str, str]]:
-    """(condition, reason) pairs that reject an event for this column, in order."""
-    name, v, w = column.name, column.name, f"{column.name}__json"
-    need = column.required_for
-    checks: list[tuple[str, str]] = []
-    scope = _for_types(column.present_in)
-    kind_word = {Kind.STRING: "a string", Kind.DOUBLE: "a number", Kind.INT: "an integer"}.get(
-        column.kind, "an integer (epoch milliseconds)"
-    )
-    if need:
-        checks.append((f"{_for_types(need)}{w} = {MISSING}", f"missing {name}"))
-        checks.append((f"{_for_types(need)}{v} IS NULL", f"{name} must be {kind_word}"))
-    optional = frozenset(column.present_in - need)
-    if optional:
-        checks.append(
-            (
-                f"{_for_types(optional)}{w} NOT IN ({MISSING}, {NULL}) AND {v} IS NULL",
-                f"{name} must be {kind_word} or null",
-            )
-        )
-    if column.choices and name != "event_type":
-        checks.append(
-            (f"{scope}{v} NOT IN {_in_list(column.choices)}", f"{name} must be one of {list(column.choices)}")
-        )
-    if column.min_length is not None:
-        checks.append(
-            (f"{scope}CHAR_LENGTH({v}) < {column.min_length}", f"{name} is shorter than {column.min_length}")
-        )
-    if column.max_length is not None:
-        checks.append(
-            (f"{scope}CHAR_LENGTH({v}) > {column.max_length}", f"{name} is longer than {column.max_length}")
-        )
-    if column.ge is not None:
-        checks.append((f"{scope}{v} < {_literal(column, column.ge)}", f"{name} must be >= {column.ge}"))
-    if column.le is not None:
-        checks.append((f"{scope}{v} > {_literal(column, column.le)}", f"{name} must be <= {column.le}"))
-    return checks
+def contract_json() -> str:
+    """The rule table the Java checker reads (core/contract.py says the rules)."""
+    return json.dumps(contract_spec(), indent=2, sort_keys=True) + "\n"
 
 
 def parse_view(columns: list[Column]) -> str:
-    """The view that turns raw payloads into typed columns plus `reason` (NULL when the event is valid)."""
-    wrapped = ",\n".join(f"    {_wrapped(i)} AS {c.name}__json" for i, c in enumerate(columns, start=1))
-    event_type = next(c for c in columns if c.name == "event_type")
-    typed = ",\n".join(f"    {_typed(c)} AS {c.name}" for c in columns)
-    conditions: list[tuple[str, str]] = [
-        ("payload IS NULL", "empty record"),
-        ("NOT is_object", "not a JSON object"),
-        (f"event_type__json = {MISSING}", "missing event_type"),
-        (f"event_type IS NULL OR event_type NOT IN {_in_list(event_type.choices)}", "unknown event_type"),
-    ]
-    for column in columns:
-        if column.name != "event_type":
-            conditions.extend(_checks(column))
-    conditions.append(
-        (
-            "event_type = 'purchase'"
-            " AND ABS(total_amount - ROUND(price * quantity, 2)) > CAST(0.005 AS DOUBLE)",
-            "total_amount must equal price x quantity",
-        )
-    )
-    conditions.append(
-        ("event_time IS NULL", "event_timestamp is too far behind or ahead of the record timestamp")
-    )
-    cases = "\n".join(f"      WHEN {cond} THEN {sql_string(reason)}" for cond, reason in conditions)
+    """The view that checks each raw record against the event contract (PARSE_EVENT, in Java, from the
+    rule table written beside it): typed event columns, and `reason` (NULL when the event is valid)."""
+    if [c.name for c in columns] != contract.FIELD_NAMES:
+        raise ValueError("the contract's output columns are not the event models' columns")
     names = ", ".join(c.name for c in columns)
     return (
-        f"{HEADER}CREATE TEMPORARY VIEW parsed_events AS\n"
+        f"{HEADER}-- Every record gets one row: an accepted event's columns, or why it is rejected (the\n"
+        "-- rules: core/contract.py). PARSE_EVENT cannot fail on any payload, and a record an operator\n"
+        "-- quarantined (`rta skip`) is rejected before anything else reads it.\n"
+        "CREATE TEMPORARY VIEW parsed_events AS\n"
         "SELECT\n"
         f"  {names},\n"
-        f"  CASE\n{cases}\n  END AS reason,\n"
-        "  payload, source_partition, source_offset, source_time, event_time, proc_time\n"
-        "FROM (\n"
-        "  SELECT\n"
-        f"{typed},\n"
-        f"    {', '.join(c.name + '__json' for c in columns)},\n"
-        "    is_object, payload, source_partition, source_offset, source_time, event_time, proc_time\n"
-        "  FROM (\n"
-        "    SELECT\n"
-        f"{wrapped},\n"
-        "      fields IS NOT NULL AS is_object,\n"
-        "      payload, source_partition, source_offset, source_time, event_time, proc_time\n"
-        "    FROM (\n"
-        f"      SELECT {_parsed(columns)} AS fields,\n"
-        "        payload, source_partition, source_offset, source_time, event_time, proc_time\n"
-        "      FROM raw_events\n"
-        "    )\n"
-        "  )\n"
-        ")\n"
+        f"  {', '.join(PARSE_EXTRA)},\n"
+        f"  {_SOURCE_COLUMNS}\n"
+        "FROM raw_events,\n"
+        "  LATERAL TABLE(PARSE_EVENT(\n"
+        "    payload, EPOCH_MILLIS(source_time), source_partition, source_offset,\n"
+        "    ${contract_arguments}, ${quarantine}\n"
+        "  ))\n"
     )
 
 
 def insert_events() -> str:
     """INSERT of every accepted (valid, first-seen) event into the events sink."""
     event_names = [c.name for c in union_columns(EVENT_MODELS, "event_type")]
-    extra = {"is_late": "is_late", "ingest_time": "${source_time_millis}"}
+    extra = {"is_late": "is_late", "ingest_time": "EPOCH_MILLIS(source_time)"}
     select = [*event_names, *(f"{expr} AS {name}" for name, expr in extra.items())]
     wanted = [c.name for c in EVENTS.columns]
     if event_names + list(extra) != wanted:
@@ -240,7 +128,7 @@ def render() -> dict[str, str]:
     return files
 
 
-def stale_files(directory: Path = GENERATED_DIR) -> list[str]:
+def stale_files(directory: Path = GENERATED_DIR, resource: Path = CONTRACT_RESOURCE) -> list[str]:
     wanted = render()
     present = {p.name for p in directory.glob("*.sql")}
     stale = [
@@ -248,10 +136,12 @@ def stale_files(directory: Path = GENERATED_DIR) -> list[str]:
         for n, text in wanted.items()
         if not (directory / n).is_file() or (directory / n).read_text() != text
     ]
+    if not resource.is_file() or resource.read_text() != contract_json():
+        stale.append(resource.name)
     return sorted(stale + sorted(present - set(wanted)))
 
 
-def write(directory: Path = GENERATED_DIR) -> None:
+def write(directory: Path = GENERATED_DIR, resource: Path = CONTRACT_RESOURCE) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     wanted = render()
     for stray in directory.glob("*.sql"):
@@ -259,8 +149,10 @@ def write(directory: Path = GENERATED_DIR) -> None:
             stray.unlink()
     for name, text in wanted.items():
         (directory / name).write_text(text)
+    resource.parent.mkdir(parents=True, exist_ok=True)
+    resource.write_text(contract_json())
 
 
 if __name__ == "__main__":
     write()
-    sys.stdout.write(f"wrote {len(render())} files to {GENERATED_DIR}\n")
+    sys.stdout.write(f"wrote {len(render())} files to {GENERATED_DIR} and {CONTRACT_RESOURCE}\n")

@@ -7,8 +7,9 @@ can run the same SQL against fresh topics.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,12 +17,18 @@ from pathlib import Path
 from core import datasets, topics
 from core.datasets import Dataset, Mode
 from core.settings import Settings
+from flink_jobs.codegen import sql_string
 from flink_jobs.runner import kafka_source_options, submit, with_clause
 
 SQL_DIR = Path(__file__).parent / "sql"
 JOB_NAME = "ecommerce-pipeline"
 
-FUNCTIONS = ("function_json_fields", "function_json_epoch_millis", "function_distinct_count")
+FUNCTIONS = (
+    "function_epoch_millis",
+    "function_event_time_millis",
+    "function_parse_event",
+    "function_distinct_count",
+)
 VIEWS = (
     "generated/view_parsed_events",
     "generated/view_valid_events",
@@ -63,14 +70,35 @@ def interval(seconds: int) -> str:
     return f"INTERVAL '{t.days} {hours:02d}:{minutes:02d}:{secs:02d}' DAY TO SECOND"
 
 
-def placeholders(settings: Settings) -> dict[str, str]:
+@dataclass(frozen=True)
+class Quarantined:
+    """A raw record an operator set aside because it made the job fail (`rta skip`)."""
+
+    partition: int
+    offset: int
+    reason: str
+
+
+def quarantine_literal(records: Iterable[Quarantined]) -> str:
+    """The PARSE_EVENT argument listing quarantined records: a SQL string literal holding a JSON array."""
+    entries = [{"partition": r.partition, "offset": r.offset, "reason": r.reason} for r in records]
+    return sql_string(json.dumps(entries, ensure_ascii=True, separators=(",", ":")) if entries else "")
+
+
+def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> dict[str, str]:
+    contract_arguments = ", ".join(
+        [
+            sql_string(settings.naive_timestamp_zone),
+            f"CAST({settings.max_lateness_s * 1000} AS BIGINT)",
+            f"CAST({settings.max_future_s * 1000} AS BIGINT)",
+        ]
+    )
     return {
         "watermark_delay": interval(settings.watermark_delay_s),
-        "max_lateness": interval(settings.max_lateness_s),
-        "max_future": interval(settings.max_future_s),
         "metrics_ttl": f"{settings.metrics_ttl_s}s",
         "session_ttl": f"{settings.session_ttl_s}s",
-        "source_time_millis": _EPOCH_MILLIS.format(col="source_time"),
+        "contract_arguments": contract_arguments,
+        "quarantine": quarantine_literal(quarantine),
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
     }
 
@@ -135,17 +163,38 @@ def job_config(settings: Settings) -> dict[str, str]:
 @dataclass(frozen=True)
 class Variant:
     """How a run differs from the product's job (benchmarks and tests): a bounded source that stops
-    at the topic's current end, sinks that discard rows, or only some of the INSERTs."""
+    at the topic's current end, sinks that discard rows, only some of the INSERTs, or extra SQL
+    statements after the product's (CREATE TABLE/VIEW run with the DDL, INSERTs join the statement set;
+    see `split_extra`), e.g. a deliberately buggy statement in a test."""
 
     bounded: bool = False
     blackhole_sinks: bool = False
     inserts: tuple[str, ...] = INSERTS
+    extra_statements: tuple[str, ...] = ()
+
+
+_INSERT = re.compile(r"\s*INSERT\b", re.IGNORECASE)
+
+
+def split_extra(extra: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Extra statements as (DDL, INSERTs): a statement is an INSERT when, after leading whitespace, it
+    starts with INSERT (any case); everything else runs with the DDL. Order within each kind is kept."""
+    ddl: list[str] = []
+    inserts: list[str] = []
+    for statement in extra:
+        (inserts if _INSERT.match(statement) else ddl).append(statement)
+    return ddl, inserts
 
 
 def statements(
-    settings: Settings, where: Topics, job_name: str, group_id: str, variant: Variant = Variant()
+    settings: Settings,
+    where: Topics,
+    job_name: str,
+    group_id: str,
+    variant: Variant = Variant(),
+    quarantine: Iterable[Quarantined] = (),
 ) -> tuple[list[str], list[str]]:
-    values = placeholders(settings)
+    values = placeholders(settings, quarantine)
     bounded = {"scan.bounded.mode": "latest-offset"} if variant.bounded else {}
     source = read_sql("source_raw_events", values) + with_clause(
         kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
@@ -165,7 +214,8 @@ def statements(
         raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
     functions = [read_sql(f, values) for f in FUNCTIONS]
-    return [*functions, source, *sinks, *views], inserts
+    extra_ddl, extra_inserts = split_extra(variant.extra_statements)
+    return [*functions, source, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
 
 
 def submit_pipeline(
@@ -175,11 +225,13 @@ def submit_pipeline(
     group_id: str | None = None,
     extra_config: Mapping[str, str] | None = None,
     variant: Variant = Variant(),
+    quarantine: Iterable[Quarantined] = (),
 ) -> str:
     """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id.
 
-    `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint.
+    `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint;
+    `quarantine` lists raw records to dead-letter unread (they made an earlier run fail).
     """
     where = where or Topics()
-    ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant)
+    ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant, quarantine)
     return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})

@@ -81,7 +81,9 @@ def ensure_jars(component: str, java_home: Path) -> None:
     props = _maven_properties()
     if component == "udf":
         props["flink.version"] = versions().flink
-    sources = sorted(pom.parent.glob("src/**/*.java"))
+    sources = sorted(p for p in pom.parent.glob("src/**/*") if p.is_file())
+    if component == "udf":  # its tests read the event contract's shared vectors
+        sources += sorted((REPO_ROOT / "tests" / "vectors").glob("*"))
     digest = _digest(pom, *sources, repr(sorted(props.items())))
     stamp = target / ".rta-complete"
     if _stamp_ok(stamp, digest):

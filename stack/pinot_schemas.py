@@ -31,6 +31,10 @@ def schema(dataset: Dataset) -> dict[str, Any]:
     keys = set(dataset.primary_key)
     for column in dataset.columns:
         spec: dict[str, Any] = {"name": column.name, "dataType": PINOT_TYPES[column.kind]}
+        if column.kind is Kind.STRING and column.max_length is not None and column.max_length > 256:
+            # Pinot cuts a STRING at `maxLength` UTF-16 units (default 512); the models count code
+            # points, and a code point takes up to two units.
+            spec["maxLength"] = 2 * column.max_length
         if column.kind is Kind.EPOCH_MILLIS:
             times.append({**spec, "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"})
         elif column.kind in _METRIC_KINDS and column.name not in keys:

@@ -3,7 +3,7 @@ from itertools import islice
 
 from kafka.serializer import DefaultSerializer
 
-from core.events import parse_event
+from core.contract import parse_event
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults

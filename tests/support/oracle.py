@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
-from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, parse_event, to_epoch_millis
+from core.contract import check, event_from
+from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
 from core.metrics import ActiveUsersMinute, ProductMinute, SessionSummary
 from core.settings import Settings
 
@@ -45,21 +44,19 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
     newest: dict[int, int] = {}  # partition -> newest valid event time read so far
     delay_ms = settings.watermark_delay_s * 1000
     for r in sorted(records, key=lambda r: (r.partition, r.offset)):
-        try:
-            event = parse_event(r.value or b"")
-        except ValidationError:
+        verdict = check(
+            r.value,
+            r.timestamp_ms,
+            naive_zone=settings.naive_timestamp_zone,
+            max_lateness_ms=settings.max_lateness_s * 1000,
+            max_future_ms=settings.max_future_s * 1000,
+        )
+        if not verdict.accepted:
             out.dead_letters.add((r.partition, r.offset))
             out.dead_letter_arrival_ms.append(r.timestamp_ms)
             continue
+        event = event_from(verdict, settings.naive_timestamp_zone)
         ts = to_epoch_millis(event.event_timestamp)
-        if (
-            not r.timestamp_ms - settings.max_lateness_s * 1000
-            <= ts
-            <= r.timestamp_ms + settings.max_future_s * 1000
-        ):
-            out.dead_letters.add((r.partition, r.offset))
-            out.dead_letter_arrival_ms.append(r.timestamp_ms)
-            continue
         newest[r.partition] = max(newest.get(r.partition, ts), ts)
         if event.event_id in seen:  # copies share session_id, so partition: the lowest offset came first
             continue

@@ -21,5 +21,5 @@ SELECT
   order_id,
   total_amount,
   is_late AS is_late,
-  ${source_time_millis} AS ingest_time
+  EPOCH_MILLIS(source_time) AS ingest_time
 FROM accepted_events

@@ -4,5 +4,9 @@ CREATE TABLE dead_letters (
   `source_offset` BIGINT NOT NULL,
   `source_timestamp` BIGINT NOT NULL,
   `reason` STRING NOT NULL,
-  `payload` STRING
+  `reason_code` STRING NOT NULL,
+  `reason_field` STRING,
+  `payload` STRING,
+  `payload_encoding` STRING,
+  `payload_bytes` INT
 )

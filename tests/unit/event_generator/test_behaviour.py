@@ -2,7 +2,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from core.events import AddToCart, BaseEvent, Purchase, parse_event
+from core.contract import parse_event
+from core.events import AddToCart, BaseEvent, Purchase
 from event_generator.behaviour import EventStream
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,16 +4,16 @@ from itertools import islice
 
 import orjson
 import pytest
-from pydantic import ValidationError
 
-from core.events import parse_event
+from core.contract import InvalidEvent, check, parse_event, parse_payload
+from core.events import to_epoch_millis
 from event_generator.behaviour import EventStream
-from event_generator.faults import Fault, FaultShares, apply_faults
+from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _run(n: int, shares: FaultShares, seed: int = 9) -> list:
+def _run(n: int, shares: FaultShares, seed: int = 9) -> list[Outgoing]:
     return list(apply_faults(islice(EventStream(seed, start=START), n), shares, seed))
 
 
@@ -37,7 +37,7 @@ def test_shares_are_roughly_honoured_and_reproducible() -> None:
 def test_every_malformed_payload_fails_validation_and_nothing_else_does() -> None:
     for o in _run(5000, FaultShares(malformed=0.2, duplicate=0.05, out_of_order=0.05, late=0.05)):
         if o.fault is Fault.MALFORMED:
-            with pytest.raises(ValidationError):
+            with pytest.raises(InvalidEvent):
                 parse_event(o.value)
         else:
             parse_event(o.value)
@@ -58,6 +58,33 @@ def test_late_events_are_shifted_back_by_the_configured_delay() -> None:
     late = [orjson.loads(o.value) for o in _run(3000, FaultShares(late=0.1)) if o.fault is Fault.LATE]
     assert late
     assert all(clean_ts[e["event_id"]] - e["event_timestamp"] == 180_000 for e in late)
+
+
+def test_every_record_carries_the_event_time_of_its_payload_as_kafka_timestamp() -> None:
+    shares = FaultShares(out_of_order=0.05, late=0.05, duplicate=0.05, malformed=0.1)
+    clean = {
+        e.event_id: to_epoch_millis(e.event_timestamp) for e in islice(EventStream(9, start=START), 5000)
+    }
+    out = _run(5000, shares)
+    assert {o.fault for o in out} == set(Fault)
+    for o in out:
+        verdict = check(o.value)
+        if verdict.accepted:
+            assert o.timestamp_ms == verdict.values["event_timestamp"], o
+            # Stamped with its own event time, no valid event is outside the pipeline's lateness bound.
+            assert check(o.value, record_timestamp_ms=o.timestamp_ms).accepted
+        else:  # malformed: the original event's time (truncated JSON included)
+            assert o.fault is Fault.MALFORMED
+            assert o.timestamp_ms in clean.values()
+            wire, _ = parse_payload(o.value)
+            if isinstance(wire, dict) and "event_id" in wire:
+                assert o.timestamp_ms == clean[wire["event_id"]]
+
+
+def test_history_is_stamped_with_its_past_event_time() -> None:
+    past = datetime(2020, 3, 1, 12, 0, tzinfo=UTC)
+    out = list(apply_faults(islice(EventStream(3, start=past, rate=10), 100), FaultShares(), 3))
+    assert [o.timestamp_ms for o in out] == [to_epoch_millis(past) + 100 * i for i in range(100)]
 
 
 def test_shares_over_one_are_refused() -> None:

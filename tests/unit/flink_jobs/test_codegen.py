@@ -49,8 +49,18 @@ def test_every_placeholder_is_filled_and_every_statement_is_rendered() -> None:
 
 
 def test_unknown_placeholder_is_an_error(tmp_path: object) -> None:
-    with pytest.raises(KeyError, match="source_time_millis"):
-        pipeline.read_sql("insert_dead_letters", {})
+    with pytest.raises(KeyError, match="contract_arguments"):
+        pipeline.read_sql("source_raw_events", {})
+
+
+def test_quarantined_records_reach_parse_event_as_one_json_literal() -> None:
+    literal = pipeline.quarantine_literal([pipeline.Quarantined(2, 17, "it's the one")])
+    assert literal == """'[{"partition":2,"offset":17,"reason":"it''s the one"}]'"""
+    assert pipeline.quarantine_literal([]) == "''"
+    ddl, _ = pipeline.statements(
+        Settings(), pipeline.Topics(), "job", "group", quarantine=[pipeline.Quarantined(0, 5, "x")]
+    )
+    assert any('"offset":5' in statement and "PARSE_EVENT" in statement for statement in ddl)
 
 
 def test_sinks_are_exactly_once_with_a_transaction_timeout_below_the_brokers_maximum() -> None:
