@@ -208,10 +208,14 @@ class _NumberTooLong(ValueError):
     pass
 
 
+class _NegativeZero(int):
+    """The literal `-0`: the integer 0, but the double -0.0 (as Java's Double.parseDouble reads it)."""
+
+
 def _int(text: str) -> int:
     if len(text) > wire.MAX_NUMBER_CHARS:
         raise _NumberTooLong(text[:20])
-    return int(text)
+    return _NegativeZero(0) if text == "-0" else int(text)
 
 
 def _float(text: str) -> float:
@@ -320,7 +324,9 @@ def _field(rule: Rule, event_type: str, obj: dict[str, Any], naive_zone: str) ->
         if not _is_int(value):
             return None, _reject(Code.WRONG_TYPE, name, rule.messages)
     elif c.kind is Kind.DOUBLE:
-        if _is_int(value):
+        if isinstance(value, _NegativeZero):
+            value = -0.0
+        elif _is_int(value):
             try:
                 value = float(value)  # correctly rounded, as Java's Double.parseDouble of the digits
             except OverflowError:

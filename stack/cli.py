@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
-from stack import inspect_kafka, provision
+from flink_jobs.pipeline import JOB_NAME
+from stack import inspect_kafka, provision, recovery
 from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
@@ -124,15 +125,111 @@ def down(engines: EngineOpt = None) -> None:
 
 @app.command()
 def status(engines: EngineOpt = None) -> None:
-    """Show each engine's processes, memory and readiness; exits 1 unless all are ready."""
+    """Show each engine's processes, memory and readiness, and the pipeline job's state, restarts and
+    newest failure; exits 1 unless all engines are ready."""
     try:
         statuses = _stack().status(engines)
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     _print_status(statuses)
+    flink = next((st for st in statuses if st.name == "flink"), None)
+    if flink is not None and flink.ready:
+        _print_pipeline(JOB_NAME)
     if not all(st.ready for st in statuses):
         raise typer.Exit(1)
+
+
+def _print_pipeline(job_name: str) -> None:
+    """The pipeline job's state and restarts; after a failure its newest exception, the raw record
+    it names and the `rta skip` command that sets that record aside (docs/pipeline.md)."""
+    settings = get_settings()
+    try:
+        job = recovery.current_job(settings, job_name)
+        if job is None:
+            console.print(f"pipeline job {job_name}: not running (`rta provision` starts it)")
+            return
+        job_id, state = job
+        failed = recovery.failure(settings, job_id)
+        restarts = failed.restarts if failed else recovery.restarts(settings, job_id) or 0
+    except httpx.HTTPError as exc:
+        err.print(f"pipeline job {job_name}: Flink did not answer ({exc})", style="yellow", markup=False)
+        return
+    colour = "green" if state == "RUNNING" and not failed else "red"
+    console.print(
+        f"pipeline job {job_name} ({job_id}): [{colour}]{state}[/{colour}], "
+        f"{restarts} restart{'' if restarts == 1 else 's'}"
+    )
+    if failed is None:
+        return
+    when = f" ({time.time() - failed.timestamp_ms / 1000:,.0f}s ago)" if failed.timestamp_ms else ""
+    console.print(
+        f"  newest exception{when}: {failed.exception}: {failed.message}", markup=False, soft_wrap=True
+    )
+    if failed.cause:
+        console.print(f"  caused by: {failed.cause}", markup=False, soft_wrap=True)
+    command = recovery.skip_command(failed, job_name)
+    if command is None:
+        console.print(
+            "  the exception names no raw record; see it in the Flink dashboard, and if one record is to "
+            "blame, `rta skip --partition P --offset O` sets it aside (docs/pipeline.md)"
+        )
+        return
+    console.print(f"  record: partition {failed.partition} offset {failed.offset}")
+    console.print(f"  to dead-letter it and resume past it: {command}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def skip(
+    partition: Annotated[
+        int | None,
+        typer.Option(help="Raw topic partition of the record (default: the newest failure's).", min=0),
+    ] = None,
+    offset: Annotated[
+        int | None, typer.Option(help="Offset of the record (default: the newest failure's).", min=0)
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Why, for its dead letter (default: the failure's cause, else 'set aside with rta skip')."
+        ),
+    ] = None,
+    job: Annotated[str, typer.Option(help="The job's name.")] = JOB_NAME,
+) -> None:
+    """Dead-letter one raw record that stops the job, and resume the job past it from its newest
+    checkpoint: nothing else is lost or doubled (docs/pipeline.md, "A record that stops the job")."""
+    settings = get_settings()
+    if (partition is None) != (offset is None):
+        err.print("[red]give both --partition and --offset, or neither (the newest failure's record)[/red]")
+        raise typer.Exit(2)
+    started = time.monotonic()
+    try:
+        if partition is None or offset is None:
+            current = recovery.current_job(settings, job)
+            failed = recovery.failure(settings, current[0]) if current else None
+            if failed is None or failed.record is None:
+                newest = f" (newest exception: {failed.exception}: {failed.message})" if failed else ""
+                err.print(
+                    f"no failure of {job} names a record{newest}; give --partition and --offset",
+                    style="red",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            partition, offset = failed.record
+            reason = reason or f"the job failed on it: {failed.cause or failed.message}"[:500]
+        done = recovery.skip(settings, job, partition, offset, reason or "set aside with rta skip")
+    except (httpx.HTTPError, recovery.SkipError, provision.ProvisionError, ValueError) as exc:
+        err.print(f"skip failed: {exc}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+    for cancelled in done.cancelled:
+        console.print(f"cancelled job {cancelled}")
+    q = done.quarantined
+    already = "" if done.added else " (already quarantined)"
+    console.print(f"quarantined partition {q.partition} offset {q.offset}{already}: {q.reason}", markup=False)
+    console.print(
+        f"job {done.job_id} resumed from {done.restored_from} "
+        f"in {time.monotonic() - started:.1f}s; the record goes to the dead-letter topic as quarantined"
+    )
 
 
 @app.command()

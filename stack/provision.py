@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from core import topics
 from core.datasets import DATASETS, Dataset, Mode
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME, Topics, submit_pipeline
+from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from stack import pinot_tables
 from stack.topics import ensure_topic
+
+if TYPE_CHECKING:
+    from stack.recovery import JobSpec
 
 RAW_RETENTION_MS = 7 * 24 * 3600 * 1000  # the replay window: how far back a backfill can start
 ACTIVE_STATES = {"CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING"}
@@ -78,19 +82,28 @@ class PipelineState:
     restored_from: Path | None = None
 
 
-def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = False) -> PipelineState:
+def ensure_pipeline(
+    settings: Settings, job_name: str = JOB_NAME, fresh: bool = False, spec: JobSpec | None = None
+) -> PipelineState:
     """Leave the pipeline running: keep a running job, else resume the last one from its newest
     checkpoint, else start it where its consumer group's committed offsets say (the beginning of the
-    raw topic for a new group). `fresh` skips the resume: a job whose SQL changed cannot use old state."""
+    raw topic for a new group). `fresh` skips the resume: a job whose SQL changed cannot use old state.
+
+    The job runs as its record's spec says (topics, group, quarantined records: stack/recovery.py),
+    the product's spec for a new stack; `spec` (its job_name wins over `job_name`) replaces it."""
+    from stack import recovery  # recovery builds on this module
+
+    job_name = spec.job_name if spec else job_name
     with FlinkRest(settings) as rest:
         for job in rest.jobs():
             if job["name"] == job_name and job["state"] in ACTIVE_STATES:
                 return PipelineState(job["jid"], "already running")
     record = _job_record(settings, job_name)
+    spec = spec or recovery.load_spec(settings, job_name)
     checkpoint = None if fresh else resume_point(settings, record)
     config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
     try:
-        job_id = submit_pipeline(settings, Topics(), job_name=job_name, extra_config=config)
+        job_id = recovery.submit_spec(settings, spec, config)
     except Exception as exc:  # PyFlink raises Py4J/Table exceptions; keep the Java message, add a hint
         hint = (
             " (if the job's SQL changed since that checkpoint, run `rta provision --fresh`)"
@@ -100,10 +113,7 @@ def ensure_pipeline(settings: Settings, job_name: str = JOB_NAME, fresh: bool = 
         raise ProvisionError(f"submitting {job_name} failed{hint}: {exc}") from exc
     _wait_running(settings, job_id, job_name)
     # Recorded once running: a job that cannot restore leaves the record on the state it failed to use.
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(
-        json.dumps({"job_id": job_id, "restored_from": str(checkpoint) if checkpoint else None})
-    )
+    recovery.save_record(settings, spec, job_id, checkpoint)
     return PipelineState(job_id, "resumed" if checkpoint else "started", checkpoint)
 
 

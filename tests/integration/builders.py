@@ -20,9 +20,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def new_topic(settings: Settings, prefix: str = "t", partitions: int = 3) -> str:
+def new_topic(
+    settings: Settings, prefix: str = "t", partitions: int = 3, config: dict[str, str] | None = None
+) -> str:
     name = unique(prefix)
-    ensure_topic(settings, name, partitions=partitions)
+    ensure_topic(settings, name, partitions=partitions, config=config)
     return name
 
 

@@ -96,6 +96,13 @@ ok("total off by half a cent", {**BUY, "price": 0.125, "quantity": 1, "total_amo
 ok("free product", {**BUY, "price": 0, "total_amount": 0})
 ok("negative zero price", {**BUY, "price": -0.0, "total_amount": -0.0}, {"price": -0.0})
 ok("largest price and total", {**BUY, "price": 1_000_000, "quantity": 1000, "total_amount": 1e9})
+add(
+    "integer minus zero price is the double -0.0",
+    dumps(VIEW).replace('"price":19.99', '"price":-0'),
+    None,
+    None,
+    {"price": -0.0},
+)
 ok("underflow to zero", {**VIEW, "price": 1e-400}, {"price": 0.0})
 ok("time spent a whole day", {**PAGE, "time_spent": 86400.0})
 ok("escaped text", {**BUY, "user_id": 'é"x\\'}, {"user_id": 'é"x\\'})
