@@ -55,6 +55,9 @@ class Code(StrEnum):
     OUTSIDE_LATENESS = "outside_lateness"
     QUARANTINED = "quarantined"
     """Set aside by an operator (`rta skip`), not by a rule: the record made the job fail."""
+    INTERNAL_ERROR = "internal_error"
+    """The Java checker itself failed on the record (a bug): dead-lettered with the exception rather
+    than stopping the job. The Python checker never gives it; the tests fail if Java does."""
 
 
 PAYLOAD_MESSAGES = {

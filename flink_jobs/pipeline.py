@@ -18,7 +18,7 @@ from core import datasets, topics
 from core.datasets import Dataset, Mode
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
-from flink_jobs.runner import kafka_source_options, submit, with_clause
+from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
 
 SQL_DIR = Path(__file__).parent / "sql"
 JOB_NAME = "ecommerce-pipeline"
@@ -234,4 +234,10 @@ def submit_pipeline(
     """
     where = where or Topics()
     ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant, quarantine)
+    problem = java_zone_problem(settings.naive_timestamp_zone)
+    if problem is not None:  # else every naive timestamp would be dead-lettered as internal_error
+        raise ValueError(
+            f"RTA_NAIVE_TIMESTAMP_ZONE={settings.naive_timestamp_zone!r} is unknown to the JDK the job "
+            f"runs on ({problem}); Python's tz database may be newer: pick a zone both know"
+        )
     return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})

@@ -84,6 +84,20 @@ def table_environment(settings: Settings, job_name: str, config: Mapping[str, st
     return TableEnvironment.create(env_settings)
 
 
+def java_zone_problem(zone: str) -> str | None:
+    """Why java.time (the JDK the job runs on) cannot use `zone`, or None when it can. Asked of the
+    PyFlink client's JVM, which is the cluster's JDK (find_java_home)."""
+    os.environ["JAVA_HOME"] = str(find_java_home())
+    from py4j.protocol import Py4JJavaError
+    from pyflink.java_gateway import get_gateway
+
+    try:
+        get_gateway().jvm.java.time.ZoneId.of(zone)
+    except Py4JJavaError as exc:
+        return str(exc.java_exception.getMessage())
+    return None
+
+
 def submit(
     settings: Settings,
     job_name: str,

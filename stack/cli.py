@@ -176,6 +176,9 @@ def _print_pipeline(job_name: str) -> None:
         )
         return
     console.print(f"  record: partition {failed.partition} offset {failed.offset}")
+    if not failed.ongoing:
+        console.print("  the job has checkpointed since that failure: it got past the record")
+        return
     console.print(f"  to dead-letter it and resume past it: {command}", markup=False, soft_wrap=True)
 
 
@@ -211,6 +214,15 @@ def skip(
                 newest = f" (newest exception: {failed.exception}: {failed.message})" if failed else ""
                 err.print(
                     f"no failure of {job} names a record{newest}; give --partition and --offset",
+                    style="red",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            if not failed.ongoing:
+                err.print(
+                    f"{job} has checkpointed since its newest failure (on partition {failed.record[0]} "
+                    f"offset {failed.record[1]}): it is not stuck; give --partition and --offset to skip "
+                    "a record anyway",
                     style="red",
                     markup=False,
                 )

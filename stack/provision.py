@@ -111,9 +111,11 @@ def ensure_pipeline(
             else ""
         )
         raise ProvisionError(f"submitting {job_name} failed{hint}: {exc}") from exc
-    _wait_running(settings, job_id, job_name)
-    # Recorded once running: a job that cannot restore leaves the record on the state it failed to use.
+    # Recorded as soon as submitted, with the checkpoint it starts from: a job that cannot restore
+    # hands that checkpoint on (resume_point), and a slow start never leaves the record naming a
+    # cancelled job and an older spec.
     recovery.save_record(settings, spec, job_id, checkpoint)
+    _wait_running(settings, job_id, job_name)
     return PipelineState(job_id, "resumed" if checkpoint else "started", checkpoint)
 
 

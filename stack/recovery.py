@@ -165,6 +165,9 @@ class JobFailure:
     partition: int | None = None
     offset: int | None = None
     timestamp_ms: int | None = None
+    ongoing: bool = True
+    """The job is still failing: restarting or failed, or its failure is newer than its newest
+    completed checkpoint. A failure the job has recovered from is history, not a reason to skip."""
 
     @property
     def record(self) -> tuple[int, int] | None:
@@ -258,14 +261,31 @@ def restarts(settings: Settings, job_id: str) -> int | None:
     return None
 
 
+FAILING_STATES = {"RESTARTING", "FAILING", "FAILED"}
+
+
+def still_failing(state: str, failed_at_ms: int | None, checkpointed_at_ms: int | None) -> bool:
+    """Whether a job is still failing: in a failing state, or failed after its newest completed
+    checkpoint (a job that checkpointed since has got past whatever failed it)."""
+    if state in FAILING_STATES:
+        return True
+    return failed_at_ms is not None and (checkpointed_at_ms is None or failed_at_ms > checkpointed_at_ms)
+
+
 def failure(settings: Settings, job_id: str) -> JobFailure | None:
     """The job's newest failure (state, restarts, exception, and the raw record it names, if any);
     None when the job has never failed. Raises httpx.HTTPError when Flink does not answer."""
     with FlinkRest(settings) as rest:
         state = rest.state(job_id)
-    return parse_failure(
+        completed = (rest.checkpoints(job_id).get("latest") or {}).get("completed") or {}
+    found = parse_failure(
         job_id, state, restarts(settings, job_id), _get(settings, f"/jobs/{job_id}/exceptions")
     )
+    if found is None:
+        return None
+    checkpointed = completed.get("latest_ack_timestamp")
+    ongoing = still_failing(state, found.timestamp_ms, int(checkpointed) if checkpointed else None)
+    return replace(found, ongoing=ongoing)
 
 
 def current_job(settings: Settings, job_name: str = JOB_NAME) -> tuple[str, str] | None:
@@ -386,8 +406,10 @@ def skip(
         job_id = submit_spec(settings, resumed_spec, {"execution.state-recovery.path": checkpoint.as_uri()})
     except Exception as exc:  # PyFlink raises Py4J/Table exceptions; keep the Java message
         raise SkipError(f"resubmitting {job_name} from {checkpoint} failed: {exc}") from exc
-    provision._wait_running(settings, job_id, job_name, timeout_s)
+    # Recorded as soon as submitted: whatever happens next, the record names the job that now owns
+    # the state and the quarantine, and the checkpoint it started from (resume_point falls back to it).
     save_record(settings, resumed_spec, job_id, checkpoint)
+    provision._wait_running(settings, job_id, job_name, timeout_s)
     return Skipped(
         job_id=job_id,
         restored_from=checkpoint,

@@ -16,3 +16,15 @@ def test_sources_read_committed_from_the_group_offsets_else_from_the_start() -> 
     assert opts["properties.auto.offset.reset"] == "earliest"
     assert opts["properties.group.id"] == "g1"
     assert opts["properties.bootstrap.servers"] == "127.0.0.1:9092"
+
+
+def test_zones_the_jdk_lacks_are_named_before_a_job_is_submitted() -> None:
+    # Python's tz database can be newer than the JDK's, and java.time has no "EST"-style ids: a job
+    # with such a zone would dead-letter every naive timestamp, so submission refuses it.
+    from flink_jobs.runner import java_zone_problem
+
+    assert java_zone_problem("Europe/Kyiv") is None
+    assert java_zone_problem("UTC") is None
+    problem = java_zone_problem("EST")
+    assert problem is not None
+    assert "EST" in problem

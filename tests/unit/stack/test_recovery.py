@@ -253,3 +253,14 @@ def test_rta_skip_without_a_record_takes_the_newest_failures(monkeypatch: pytest
     result = CliRunner().invoke(cli.app, ["skip"])
     assert result.exit_code == 1
     assert "no failure of ecommerce-pipeline names a record" in result.output
+
+
+def test_a_failure_is_history_once_the_job_has_checkpointed_after_it() -> None:
+    from stack.recovery import still_failing
+
+    assert still_failing("RESTARTING", 1_000, 5_000)
+    assert still_failing("FAILED", None, None)
+    assert still_failing("RUNNING", 6_000, 5_000)  # failed after its newest checkpoint
+    assert still_failing("RUNNING", 6_000, None)
+    assert not still_failing("RUNNING", 4_000, 5_000)  # checkpointed since: got past it
+    assert not still_failing("RUNNING", None, 5_000)

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.StreamReadConstraints;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -41,7 +42,14 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMap
 public final class EventContract {
     public static final String RESOURCE = "/rta/udf/event-contract.json";
 
-    private static final JsonFactory FACTORY = new JsonFactory();
+    // No shared field-name table: its collision checks would make a verdict depend on the payloads
+    // parsed before it (Jackson throws when too many names share a hash slot). Names may be as long
+    // as the payload may be.
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNameLength(1 << 20).build())
+            .build();
     private static final Pattern ISO = Pattern.compile(
             "(\\d{4})-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,9}))?(Z|[+-]\\d{2}:\\d{2})?");
     private static final long MILLIS_PER_DAY = 86_400_000L;
@@ -583,7 +591,8 @@ public final class EventContract {
         return maxPayloadBytes;
     }
 
-    static void checkZone(String zone) {
+    /** Fails (IllegalArgumentException) for a zone id java.time does not know; called at job start. */
+    public static void checkZone(String zone) {
         try {
             ZoneId.of(zone);
         } catch (DateTimeException e) {

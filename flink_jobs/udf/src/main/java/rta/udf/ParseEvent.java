@@ -32,10 +32,15 @@ public class ParseEvent extends TableFunction<Row> {
     };
 
     private transient String quarantineText;
+    private transient String checkedZone;
     private transient Map<Long, String> quarantined;
 
     public void eval(byte[] payload, Long recordTimestamp, Integer partition, Long offset, String naiveZone,
             Long maxLatenessMs, Long maxFutureMs, String quarantine) {
+        if (naiveZone != null && !naiveZone.equals(checkedZone)) {
+            EventContract.checkZone(naiveZone); // a zone the JDK lacks fails the job at its first record
+            checkedZone = naiveZone;
+        }
         EventContract contract = EventContract.get();
         int size = contract.output().size();
         Object[] row = new Object[size + EXTRA.length];

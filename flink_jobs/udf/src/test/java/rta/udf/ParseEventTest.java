@@ -39,6 +39,31 @@ class ParseEventTest {
     }
 
     @Test
+    void aVerdictDoesNotDependOnThePayloadsBefore() {
+        // Names that share one String hash: a shared name table would throw once a slot overflows.
+        StringBuilder payload = new StringBuilder("{\"event_type\":\"refund\"");
+        String[] blocks = {"Aa", "B@"}; // equal under Jackson's name hash (x33)
+        for (int i = 0; i < 512; i++) {
+            StringBuilder name = new StringBuilder();
+            for (int bit = 0; bit < 9; bit++) {
+                name.append(blocks[(i >> bit) & 1]);
+            }
+            payload.append(",\"").append(name).append("\":0");
+        }
+        byte[] bytes = payload.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        EventContract contract = EventContract.get();
+        for (int round = 0; round < 5; round++) {
+            assertEquals("not_allowed", contract.check(bytes, null, "UTC", 0, 0).code, "round " + round);
+        }
+    }
+
+    @Test
+    void longFieldNamesAreJson() {
+        String payload = "{\"" + "k".repeat(60_000) + "\":1}";
+        assertEquals("missing", EventContract.get().check(payload.getBytes(StandardCharsets.UTF_8), null, "UTC", 0, 0).code);
+    }
+
+    @Test
     void epochMillisOfAnyInstant() {
         assertEquals(Long.MAX_VALUE, new EpochMillis().eval(Instant.ofEpochMilli(Long.MAX_VALUE)));
         assertNull(new EpochMillis().eval(null));
