@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from api import buckets
 from api.deps import Context
 from api.schemas import Meta
 from api.timerange import TimeRange
@@ -49,12 +50,19 @@ def meta(r: TimeRange, timer: Timer, source: str, ctx: Context, series: bool = T
     )
 
 
-def gap_filled(
-    r: TimeRange, rows: dict[int, dict[str, Any]], make: Callable[..., P], zero: dict[str, Any]
+def series(
+    r: TimeRange,
+    fetch: Callable[[list[int]], dict[int, dict[str, Any]]],
+    make: Callable[..., P],
+    zero: dict[str, Any],
 ) -> list[P]:
-    """One point per bucket of the range, zeros where Pinot has no row."""
-    points = []
-    for bucket in r.buckets():
-        values = rows.get(int(bucket.timestamp() * 1000), zero)
-        points.append(make(bucket=bucket.astimezone(r.tz), **{**zero, **values}))
-    return points
+    """One point per bucket of the range (labelled with its start in the range's zone), zeros where Pinot
+    has no row. `fetch(edges)` answers bucket start (epoch ms) -> values; not called for an empty range."""
+    edges = r.edges()
+    if len(edges) < 2:
+        return []
+    rows = fetch(edges)
+    return [
+        make(bucket=buckets.to_datetime(start).astimezone(r.tz), **{**zero, **rows.get(start, {})})
+        for start in edges[:-1]
+    ]

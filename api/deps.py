@@ -37,10 +37,6 @@ class Context:
     settings: Settings
 
 
-def get_context(request: Request) -> Context:
-    return Context(get_pinot(request), get_tables(request), get_settings(request))
-
-
 def get_now() -> datetime:
     return datetime.now(UTC)
 
@@ -49,4 +45,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PinotDep = Annotated[Pinot, Depends(get_pinot)]
 TablesDep = Annotated[Tables, Depends(get_tables)]
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_context(pinot: PinotDep, tables: TablesDep, settings: SettingsDep) -> Context:
+    """Overriding get_pinot (tests: a fake Pinot) reaches every route through this."""
+    return Context(pinot, tables, settings)
+
+
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -3,10 +3,10 @@ pipeline's own documentation agree."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from core.metrics import ProductMinute, SessionSummary
 
@@ -15,20 +15,38 @@ def _doc(model: type[BaseModel], name: str) -> str | None:
     return model.model_fields[name].description
 
 
+def _rfc3339(t: datetime) -> str:
+    """ISO-8601 / RFC 3339 in the time's own offset (`Z` for UTC); in UTC when the offset has seconds
+    (some zones before 1972), which RFC 3339 cannot write."""
+    offset = t.utcoffset()
+    if offset is None or offset % timedelta(minutes=1):
+        t = t.astimezone(UTC)
+    text = t.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+Instant = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A point in time, written in the request's time zone."""
+
+
 class Meta(BaseModel):
     """What was served: the range, how fresh it is, how long it took."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: datetime = Field(
+    from_: Instant = Field(
         validation_alias=AliasChoices("from", "from_"),
         serialization_alias="from",
         description="start of the first bucket (inclusive)",
     )
-    to: datetime = Field(description="end of the last bucket (exclusive)")
+    to: Instant = Field(description="end of the last bucket (exclusive)")
     granularity: str | None = None
     tz: str
-    as_of: datetime | None = Field(
+    as_of: Instant | None = Field(
         description="end of the newest closed minute: newest event time queryable minus the watermark delay"
     )
     newest_bucket_final: bool | None = Field(
@@ -53,7 +71,7 @@ class Series(BaseModel, Generic[PointT]):
 
 
 class ActiveUsersPoint(BaseModel):
-    bucket: datetime
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
     active_users: int = Field(description="COUNT(DISTINCT user_id) in the bucket")
     sessions: int = Field(description="COUNT(DISTINCT session_id) in the bucket")
     events: int = Field(description="accepted events in the bucket")
@@ -89,7 +107,7 @@ class ProductRanking(BaseModel):
 
 
 class ProductPoint(ProductTotals):
-    bucket: datetime
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
 
 
 class ProductSeries(Series[ProductPoint]):
@@ -111,7 +129,7 @@ class SessionPage(BaseModel):
 
 
 class RevenuePoint(BaseModel):
-    bucket: datetime
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
     revenue: float = Field(description="SUM(total_amount) of purchases")
     orders: int = Field(description="distinct order_id with a purchase line in the bucket")
     units: int
@@ -143,7 +161,7 @@ class Funnel(BaseModel):
 
 
 class QualityPoint(BaseModel):
-    bucket: datetime
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
     accepted: int = Field(description="valid, first-seen events that arrived in the bucket")
     late: int = Field(description="of which late (see docs/pipeline.md)")
     dead_lettered: int = Field(description="records rejected to the dead-letter topic")

@@ -1,19 +1,35 @@
-"""The API's queries over the Pinot tables. Every value is a bound parameter (query.sql.bind); the only
-names put in SQL text are the fixed column and table names below, chosen from whitelists.
+"""The API's queries over the Pinot tables. Every value is a typed literal (query.sql.bind / literal); the
+only names put in SQL text are the fixed column and table names below, chosen from whitelists.
 
 Pre-aggregated tables answer when they can (active_users, product_metrics); the events table answers
 whatever needs a dimension filter or a distinct count over more than a minute, exactly.
+
+Three rules hold for every query here, each because of a Pinot 0.11 behaviour:
+
+- Buckets: the caller passes bucket boundaries (epoch ms, computed in Python from the request's zone,
+  api/buckets.py); a row's bucket is computed in SQL from them (`bucket_sql`), never with Pinot's
+  `dateTrunc(..., tz)`, whose bundled zone rules are older than Python's.
+- Paging: Pinot 0.11 ignores OFFSET in GROUP BY queries, so ranked lists fetch the first offset + limit rows
+  in a total order (the sort key, then the id) and slice here (`page`).
+- Absent values: an event type without a field (a page_view has no product_id) is stored as the column's
+  default, the string "null" or 0, and `IS NOT NULL` matches every row of a segment built without a null
+  vector. So "the field is present" is said with the event types that carry it (`present`): a filter
+  `product_category = 'null'` matches only product events whose category is the text "null".
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core.datasets import ACTIVE_USERS, DEAD_LETTERS, EVENTS, PRODUCT_METRICS, SESSION_METRICS
-from query.pinot import Pinot
-from query.sql import Value, identifier
+from query.pinot import Queryable
+from query.sql import Value, identifier, literal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,49 +61,100 @@ class Tables:
     session_metrics: str = SESSION_METRICS.name
 
 
-def _where(filters: Filters, params: dict[str, Value], allowed: set[str] | None = None) -> str:
+def page(rows: Sequence[T], offset: int, limit: int) -> list[T]:
+    """Rows offset .. offset + limit - 1 of an ordered result fetched with LIMIT offset + limit."""
+    return list(rows[offset : offset + limit])
+
+
+def present(column: str) -> str | None:
+    """SQL that is true exactly for events that carry `column` (None: every event does).
+
+    Said with event_type, which every event has, so it holds on segments with or without Pinot's null
+    vectors; a field optional within its event types also needs IS NOT NULL (nullHandlingEnabled tables).
+    """
+    spec = EVENTS.column(column)
+    all_types = EVENTS.column("event_type").choices
+    if not spec.nullable or not spec.present_in:
+        return None
+    clauses = []
+    if set(spec.present_in) != set(all_types):
+        types = ", ".join(literal(t) for t in sorted(spec.present_in))
+        clauses.append(f"event_type IN ({types})")
+    if spec.required_for != spec.present_in:
+        clauses.append(f"{identifier(column)} IS NOT NULL")
+    return " AND ".join(clauses) or None
+
+
+def _where(
+    filters: Filters, params: dict[str, Value], *, events: bool, allowed: set[str] | None = None
+) -> str:
+    """` AND ...` for the filters; on the events table an absent field never matches (see `present`)."""
     clauses = []
     for name, value in filters.active().items():
         if allowed is not None and name not in allowed:
             raise ValueError(f"filter {name} is not available here")
         clauses.append(f"{identifier(name)} = :f_{name}")
         params[f"f_{name}"] = value
+        guard = present(name) if events else None
+        if guard:
+            clauses.append(guard)
     return "".join(f" AND {c}" for c in clauses)
 
 
-def _bucket(column: str) -> str:
-    return f"dateTrunc(:unit, {identifier(column)}, 'MILLISECONDS', :tz)"
+def bucket_sql(column: str, edges: Sequence[int]) -> str:
+    """The start (epoch ms, as a DOUBLE) of the bucket holding `column`, for buckets [edges[i], edges[i+1]).
+
+    Consecutive buckets of one length form a run; within a run the start is arithmetic, and a CASE picks
+    the run (one run for UTC or a zone without a change in range; a few around DST changes).
+    """
+    if len(edges) < 2:
+        raise ValueError("a series needs at least one bucket")
+    col = identifier(column)
+    runs: list[tuple[int, int]] = []  # (first start, bucket length)
+    for a, b in itertools.pairwise(edges):
+        if not runs or b - a != runs[-1][1]:
+            runs.append((a, b - a))
+    exprs = [f"({first} + FLOOR(({col} - {first}) / {length}) * {length})" for first, length in runs]
+    if len(exprs) == 1:
+        return exprs[0]
+    whens = " ".join(
+        f"WHEN {col} < {next_first} THEN {expr}"
+        for expr, (next_first, _) in zip(exprs, runs[1:], strict=False)
+    )
+    return f"CASE {whens} ELSE {exprs[-1]} END"
 
 
-def _range(start: datetime, end: datetime, unit: str, tz: str) -> dict[str, Value]:
-    return {"start": start, "end": end, "unit": unit, "tz": tz}
+def _span(edges: Sequence[int]) -> dict[str, Value]:
+    return {"start": int(edges[0]), "end": int(edges[-1])}
 
 
 def active_users(
-    pinot: Pinot, t: Tables, start: datetime, end: datetime, unit: str, tz: str, filters: Filters
+    pinot: Queryable, t: Tables, edges: Sequence[int], minute_buckets: bool, filters: Filters
 ) -> dict[int, dict[str, Any]]:
-    """bucket start (epoch ms) -> active_users, sessions, events."""
-    params = _range(start, end, unit, tz)
-    if unit == "MINUTE" and not filters.active():
-        params.pop("unit"), params.pop("tz")
+    """bucket start (epoch ms) -> active_users, sessions, events. Minute buckets without filters come
+    from the per-minute table (a local minute is a UTC minute in every zone since 1972)."""
+    params = _span(edges)
+    if minute_buckets and not filters.active():
         rows = pinot.rows(
             f"SELECT window_start AS bucket, active_users, sessions, events FROM {identifier(t.active_users)}"
             " WHERE window_start >= :start AND window_start < :end LIMIT 100000",
             params,
         )
     else:
-        where = _where(filters, params)
+        where = _where(filters, params, events=True)
+        bucket = bucket_sql("event_timestamp", edges)
         rows = pinot.rows(
-            f"SELECT {_bucket('event_timestamp')} AS bucket, DISTINCTCOUNT(user_id) AS active_users,"
+            f"SELECT {bucket} AS bucket, DISTINCTCOUNT(user_id) AS active_users,"
             f" DISTINCTCOUNT(session_id) AS sessions, COUNT(*) AS events FROM {identifier(t.events)}"
             f" WHERE event_timestamp >= :start AND event_timestamp < :end{where}"
             " GROUP BY bucket LIMIT 100000",
             params,
         )
-    return {int(r.pop("bucket")): r for r in rows}
+    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
 
 
 PRODUCT_SORTS = ("views", "add_to_carts", "purchases", "units", "revenue")
+PRODUCT_EVENT_TYPES = ("add_to_cart", "product_view", "purchase")
 # Pinot 0.11 has no FILTER clause together with GROUP BY: conditional sums instead.
 _PRODUCT_SUMS_FROM_EVENTS = {
     "events": "COUNT(*)",
@@ -109,11 +176,25 @@ _PRODUCT_SUMS_FROM_MINUTES = {
 }
 
 
-def _product_source(t: Tables, filters: Filters) -> tuple[str, str, dict[str, str]]:
-    """(table, time column, aggregate expressions): minutes unless a session dimension is filtered."""
+@dataclass(frozen=True)
+class _ProductSource:
+    table: str
+    time_column: str
+    sums: dict[str, str]
+    events: bool
+
+    def where(self, filters: Filters, params: dict[str, Value]) -> str:
+        where = _where(filters, params, events=self.events)
+        if self.events:  # only product events have a product: page views store product_id "null"
+            where += f" AND {present('product_id')}"
+        return where
+
+
+def _product_source(t: Tables, filters: Filters) -> _ProductSource:
+    """Minutes unless a session dimension is filtered (the minute rows have no session dimensions)."""
     if filters.on_session_dimensions:
-        return t.events, "event_timestamp", _PRODUCT_SUMS_FROM_EVENTS
-    return t.product_metrics, "window_start", _PRODUCT_SUMS_FROM_MINUTES
+        return _ProductSource(t.events, "event_timestamp", _PRODUCT_SUMS_FROM_EVENTS, events=True)
+    return _ProductSource(t.product_metrics, "window_start", _PRODUCT_SUMS_FROM_MINUTES, events=False)
 
 
 def _product_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +208,7 @@ def _product_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def top_products(
-    pinot: Pinot,
+    pinot: Queryable,
     t: Tables,
     start: datetime,
     end: datetime,
@@ -135,57 +216,66 @@ def top_products(
     sort: str,
     limit: int,
     offset: int,
-    product_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Products ranked by `sort` over [start, end), with all their counts; ties broken by product_id."""
+    """Products offset + 1 .. offset + limit when ranked by `sort` over [start, end), descending, ties
+    broken by product_id (so every product has one rank); with all their totals."""
     if sort not in PRODUCT_SORTS:
         raise ValueError(f"unknown sort {sort}")
-    table, time_col, sums = _product_source(t, filters)
-    params: dict[str, Value] = {"start": start, "end": end, "limit": limit, "offset": offset}
-    where = _where(filters, params)
-    if product_ids is not None:
-        if not product_ids:
-            return []
-        names = [f"p{i}" for i in range(len(product_ids))]
-        params.update(zip(names, product_ids, strict=True))
-        where += " AND product_id IN (" + ", ".join(f":{n}" for n in names) + ")"
-    if time_col == "event_timestamp":
-        where += " AND product_id IS NOT NULL"
-    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in sums.items())
+    source = _product_source(t, filters)
+    params: dict[str, Value] = {"start": start, "end": end, "n": offset + limit}
+    where = source.where(filters, params)
+    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in source.sums.items())
+    col = source.time_column
     rows = pinot.rows(
-        f"SELECT product_id, product_name, product_category, {aggregates} FROM {identifier(table)}"
-        f" WHERE {time_col} >= :start AND {time_col} < :end{where}"
-        f" GROUP BY product_id, product_name, product_category"
-        f" ORDER BY {identifier(sort)} DESC, product_id LIMIT :limit OFFSET :offset",
+        f"SELECT product_id, product_name, product_category, {aggregates} FROM {identifier(source.table)}"
+        f" WHERE {col} >= :start AND {col} < :end{where}"
+        " GROUP BY product_id, product_name, product_category"
+        f" ORDER BY {identifier(sort)} DESC, product_id LIMIT :n",
         params,
     )
-    return [_product_row(r) for r in rows]
+    return [_product_row(r) for r in page(rows, offset, limit)]
+
+
+def product_totals(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters, product_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """product_id -> totals over [start, end) for the given products (absent: no activity)."""
+    if not product_ids:
+        return {}
+    source = _product_source(t, filters)
+    params: dict[str, Value] = {"start": start, "end": end, "n": len(product_ids)}
+    where = source.where(filters, params)
+    names = [f"p{i}" for i in range(len(product_ids))]
+    params.update(zip(names, product_ids, strict=True))
+    where += " AND product_id IN (" + ", ".join(f":{n}" for n in names) + ")"
+    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in source.sums.items())
+    col = source.time_column
+    rows = pinot.rows(
+        f"SELECT product_id, {aggregates} FROM {identifier(source.table)}"
+        f" WHERE {col} >= :start AND {col} < :end{where} GROUP BY product_id LIMIT :n",
+        params,
+    )
+    return {str(r.pop("product_id")): _product_row(r) for r in rows}
 
 
 def product_series(
-    pinot: Pinot,
-    t: Tables,
-    product_id: str,
-    start: datetime,
-    end: datetime,
-    unit: str,
-    tz: str,
-    filters: Filters,
+    pinot: Queryable, t: Tables, product_id: str, edges: Sequence[int], filters: Filters
 ) -> dict[int, dict[str, Any]]:
-    table, time_col, sums = _product_source(t, filters)
-    params = {**_range(start, end, unit, tz), "product_id": product_id}
-    where = _where(filters, params)
-    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in sums.items())
+    source = _product_source(t, filters)
+    params: dict[str, Value] = {**_span(edges), "product_id": product_id}
+    where = source.where(filters, params)
+    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in source.sums.items())
+    col = source.time_column
     rows = pinot.rows(
-        f"SELECT {_bucket(time_col)} AS bucket, {aggregates} FROM {identifier(table)}"
-        f" WHERE product_id = :product_id AND {time_col} >= :start AND {time_col} < :end{where}"
+        f"SELECT {bucket_sql(col, edges)} AS bucket, {aggregates} FROM {identifier(source.table)}"
+        f" WHERE product_id = :product_id AND {col} >= :start AND {col} < :end{where}"
         " GROUP BY bucket LIMIT 100000",
         params,
     )
     return {int(r.pop("bucket")): _product_row(r) for r in rows}
 
 
-def product_info(pinot: Pinot, t: Tables, product_id: str) -> dict[str, Any] | None:
+def product_info(pinot: Queryable, t: Tables, product_id: str) -> dict[str, Any] | None:
     rows = pinot.rows(
         f"SELECT product_id, product_name, product_category FROM {identifier(t.product_metrics)}"
         " WHERE product_id = :product_id LIMIT 1",
@@ -194,14 +284,12 @@ def product_info(pinot: Pinot, t: Tables, product_id: str) -> dict[str, Any] | N
     return rows[0] if rows else None
 
 
-def revenue(
-    pinot: Pinot, t: Tables, start: datetime, end: datetime, unit: str, tz: str, filters: Filters
-) -> dict[int, dict[str, Any]]:
-    """bucket -> revenue, orders (distinct order_id with a line in the bucket), units."""
-    params = _range(start, end, unit, tz)
-    where = _where(filters, params)
+def revenue(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters) -> dict[int, dict[str, Any]]:
+    """bucket start -> revenue, orders (distinct order_id with a line in the bucket), units."""
+    params = _span(edges)
+    where = _where(filters, params, events=True)
     rows = pinot.rows(
-        f"SELECT {_bucket('event_timestamp')} AS bucket, SUM(total_amount) AS revenue,"
+        f"SELECT {bucket_sql('event_timestamp', edges)} AS bucket, SUM(total_amount) AS revenue,"
         f" DISTINCTCOUNT(order_id) AS orders, SUM(quantity) AS units FROM {identifier(t.events)}"
         f" WHERE event_type = 'purchase' AND event_timestamp >= :start AND event_timestamp < :end{where}"
         " GROUP BY bucket LIMIT 100000",
@@ -221,18 +309,19 @@ FUNNEL_BREAKDOWNS = ("device_type", "product_category")
 
 
 def funnel(
-    pinot: Pinot, t: Tables, start: datetime, end: datetime, filters: Filters, breakdown: str | None
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters, breakdown: str | None
 ) -> list[dict[str, Any]]:
     """Per step: events and distinct sessions; one row per breakdown value (or one row, 'all')."""
     if breakdown is not None and breakdown not in FUNNEL_BREAKDOWNS:
         raise ValueError(f"unknown breakdown {breakdown}")
     segment = f"{identifier(breakdown)} AS segment, " if breakdown else ""
-    group = f" AND {identifier(breakdown)} IS NOT NULL GROUP BY {identifier(breakdown)}" if breakdown else ""
+    group = f" GROUP BY {identifier(breakdown)}" if breakdown else ""
+    guard = present(breakdown) if breakdown else None
     out: dict[str, dict[str, Any]] = {}
     # One query per step: Pinot 0.11 cannot combine GROUP BY with filtered DISTINCTCOUNTs.
     for etype, name in (("product_view", "viewed"), ("add_to_cart", "carted"), ("purchase", "purchased")):
         params: dict[str, Value] = {"start": start, "end": end, "etype": etype}
-        where = _where(filters, params)
+        where = _where(filters, params, events=True) + (f" AND {guard}" if guard else "")
         rows = pinot.rows(
             f"SELECT {segment}COUNT(*) AS events, DISTINCTCOUNT(session_id) AS sessions"
             f" FROM {identifier(t.events)} WHERE event_type = :etype"
@@ -250,28 +339,25 @@ def funnel(
     return [{**zero, **out[k]} for k in sorted(out)]
 
 
-def data_quality(
-    pinot: Pinot, t: Tables, start: datetime, end: datetime, unit: str, tz: str
-) -> dict[int, dict[str, int]]:
+def data_quality(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, int]]:
     """Per bucket of arrival time (the Kafka record timestamp): accepted, late, dead-lettered."""
-    params = _range(start, end, unit, tz)
+    params = _span(edges)
     accepted = pinot.rows(
-        f"SELECT {_bucket('ingest_time')} AS bucket, COUNT(*) AS accepted,"
+        f"SELECT {bucket_sql('ingest_time', edges)} AS bucket, COUNT(*) AS accepted,"
         " SUM(CASE WHEN is_late = true THEN 1 ELSE 0 END) AS late"
         f" FROM {identifier(t.events)} WHERE ingest_time >= :start AND ingest_time < :end"
         " GROUP BY bucket LIMIT 100000",
         params,
     )
     dead = pinot.rows(
-        f"SELECT {_bucket('source_timestamp')} AS bucket, COUNT(*) AS dead_lettered"
+        f"SELECT {bucket_sql('source_timestamp', edges)} AS bucket, COUNT(*) AS dead_lettered"
         f" FROM {identifier(t.dead_letters)} WHERE source_timestamp >= :start AND source_timestamp < :end"
         " GROUP BY bucket LIMIT 100000",
         params,
     )
     out: dict[int, dict[str, int]] = {}
     for r in accepted:
-        out.setdefault(int(r["bucket"]), {})
-        out[int(r["bucket"])].update(accepted=int(r["accepted"]), late=int(r["late"]))
+        out.setdefault(int(r["bucket"]), {}).update(accepted=int(r["accepted"]), late=int(r["late"]))
     for r in dead:
         out.setdefault(int(r["bucket"]), {})["dead_lettered"] = int(r["dead_lettered"])
     return out
@@ -280,7 +366,7 @@ def data_quality(
 SESSION_SORTS = ("last_event_time", "first_event_time", "events", "revenue", "orders")
 
 
-def session(pinot: Pinot, t: Tables, session_id: str) -> dict[str, Any] | None:
+def session(pinot: Queryable, t: Tables, session_id: str) -> dict[str, Any] | None:
     rows = pinot.rows(
         f"SELECT * FROM {identifier(t.session_metrics)} WHERE session_id = :session_id LIMIT 1",
         {"session_id": session_id},
@@ -289,7 +375,7 @@ def session(pinot: Pinot, t: Tables, session_id: str) -> dict[str, Any] | None:
 
 
 def sessions(
-    pinot: Pinot,
+    pinot: Queryable,
     t: Tables,
     start: datetime,
     end: datetime,
@@ -299,25 +385,37 @@ def sessions(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Sessions active in [start, end) (newest first by default), and how many match in all."""
+    """Sessions active in [start, end), sorted by `sort` descending then session_id, the page at `offset`;
+    and how many match in all. The order is fetched as ids (offset + limit of them) and sliced here, then
+    the page's rows are read by id."""
     if sort not in SESSION_SORTS:
         raise ValueError(f"unknown sort {sort}")
     params: dict[str, Value] = {"start": start, "end": end}
-    where = _where(filters, params, allowed={"device_type", "os", "browser", "location"})
+    where = _where(filters, params, events=False, allowed={"device_type", "os", "browser", "location"})
     if user_id is not None:
         where += " AND user_id = :user_id"
         params["user_id"] = user_id
+    table = identifier(t.session_metrics)
     condition = f"last_event_time >= :start AND first_event_time < :end{where}"
-    total = pinot.rows(f"SELECT COUNT(*) AS n FROM {identifier(t.session_metrics)} WHERE {condition}", params)
-    rows = pinot.rows(
-        f"SELECT * FROM {identifier(t.session_metrics)} WHERE {condition}"
-        f" ORDER BY {identifier(sort)} DESC, session_id LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
+    total = pinot.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}", params)
+    order = pinot.rows(
+        f"SELECT session_id, {identifier(sort)} FROM {table} WHERE {condition}"
+        f" ORDER BY {identifier(sort)} DESC, session_id LIMIT :n",
+        {**params, "n": offset + limit},
     )
-    return int(total[0]["n"]), rows
+    ids = [str(r["session_id"]) for r in page(order, offset, limit)]
+    if not ids:
+        return int(total[0]["n"]), []
+    names = {f"s{i}": sid for i, sid in enumerate(ids)}
+    rows = pinot.rows(
+        f"SELECT * FROM {table} WHERE session_id IN ({', '.join(f':{n}' for n in names)}) LIMIT :n",
+        {**names, "n": len(ids)},
+    )
+    by_id = {str(r["session_id"]): r for r in rows}
+    return int(total[0]["n"]), [by_id[sid] for sid in ids if sid in by_id]
 
 
-def newest_event_time(pinot: Pinot, t: Tables) -> int | None:
+def newest_event_time(pinot: Queryable, t: Tables) -> int | None:
     """The newest event time queryable (epoch ms), or None when there are no events."""
     value = float(pinot.rows(f"SELECT MAX(event_timestamp) AS t FROM {identifier(t.events)}")[0]["t"])
     return int(value) if value > 0 and value != float("inf") else None

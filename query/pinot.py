@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import httpx
 import pinotdb
+import pinotdb.exceptions
 from pydantic import BaseModel
 
 from core.datasets import ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS
@@ -16,6 +19,60 @@ from query.cache import QueryCache
 from query.sql import Value, bind, identifier
 
 Row = TypeVar("Row", bound=BaseModel)
+
+# Pinot error codes that mean "not now" rather than "not this query": table or broker resource missing,
+# server or segments unavailable, scheduling or execution timeout, too many requests.
+UNAVAILABLE_CODES = frozenset({190, 210, 211, 220, 230, 240, 250, 305, 410, 420, 425, 427, 429})
+_CODE = re.compile(r"""['"]errorCode['"]\s*:\s*(\d+)""")
+
+
+class Queryable(Protocol):
+    """What the query layer needs of a Pinot client (tests pass a fake)."""
+
+    def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]: ...
+
+
+class PinotError(Exception):
+    """Pinot did not answer a query. `detail` is Pinot's own text (for logs only: it may carry SQL and
+    Java stack traces, never shown to API clients)."""
+
+    def __init__(self, summary: str, detail: str, codes: frozenset[int] = frozenset()) -> None:
+        self.detail = detail
+        self.codes = codes
+        super().__init__(summary)
+
+
+class PinotUnavailable(PinotError):
+    """Unreachable, or cannot serve the table right now (missing, segments unavailable, timed out): retry."""
+
+
+class PinotQueryFailed(PinotError):
+    """Pinot rejected or failed the query itself: a bug in the query layer."""
+
+
+def _error_codes(cursor: Any, exc: Exception) -> frozenset[int]:
+    codes: set[int] = set()
+    raw = getattr(cursor, "raw_query_response", None)
+    payload = raw.get("response") if isinstance(raw, dict) else None
+    if isinstance(payload, dict):
+        for e in payload.get("exceptions") or []:
+            if isinstance(e, dict) and isinstance(e.get("errorCode"), int):
+                codes.add(e["errorCode"])
+    codes.update(int(c) for c in _CODE.findall(str(exc)))
+    return frozenset(codes)
+
+
+def classify(cursor: Any, exc: Exception) -> PinotError:
+    """Our error for what pinotdb (or the HTTP client under it) raised."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.TransportError):
+        return PinotUnavailable("the Pinot broker is unreachable", detail)
+    codes = _error_codes(cursor, exc)
+    raw = getattr(cursor, "raw_query_response", None)
+    status = raw.get("status_code") if isinstance(raw, dict) else None
+    if codes & UNAVAILABLE_CODES or "timed out" in str(exc) or (isinstance(status, int) and status >= 500):
+        return PinotUnavailable("Pinot cannot serve this table right now", detail, codes)
+    return PinotQueryFailed("Pinot could not answer the query", detail, codes)
 
 
 class Pinot:
@@ -45,10 +102,14 @@ class Pinot:
         return self._cache.rows(bound, lambda: self._query(bound))
 
     def _query(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of one query; raises PinotUnavailable or PinotQueryFailed (never pinotdb's own errors)."""
         cursor = self._connection.cursor()
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        try:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except (httpx.HTTPError, pinotdb.exceptions.Error) as exc:
+            raise classify(cursor, exc) from exc
 
     def typed(
         self, model: type[Row], table: str, sql_tail: str, params: Mapping[str, Value] | None = None

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.common import Timer, gap_filled, meta
+from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
+from api.errors import METRIC_RESPONSES
 from api.params import CompareDep, FiltersDep, RangeDep
 from api.schemas import ActiveUsersPoint, ActiveUsersSeries
 from api.timerange import Granularity, TimeRange
@@ -15,16 +16,22 @@ ZERO = {"active_users": 0, "sessions": 0, "events": 0}
 
 
 def _series(ctx: Context, r: TimeRange, filters: Filters) -> list[ActiveUsersPoint]:
-    unit, tz = r.granularity.pinot_unit, str(r.tz)
-    rows = analytics.active_users(ctx.pinot, ctx.tables, r.start, r.end, unit, tz, filters)
-    return gap_filled(r, rows, ActiveUsersPoint, ZERO)
+    minutes = r.granularity is Granularity.minute
+    return series(
+        r,
+        lambda edges: analytics.active_users(ctx.pinot, ctx.tables, edges, minutes, filters),
+        ActiveUsersPoint,
+        ZERO,
+    )
 
 
-@router.get("/active-users")
+@router.get("/active-users", responses=METRIC_RESPONSES)
 def active_users(
     ctx: ContextDep, r: RangeDep, filters: FiltersDep, compare: CompareDep = None
 ) -> ActiveUsersSeries:
-    """Distinct active users, sessions and events per minute, hour or day (gap-filled)."""
+    """Distinct active users, sessions and events per local minute, hour or day of `tz` (gap-filled).
+
+    A product_category filter counts product events of that category only (page views have none)."""
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.common import Timer, gap_filled, meta
+from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
+from api.errors import METRIC_RESPONSES
 from api.params import CompareDep, RangeDep
 from api.schemas import QualityPoint, QualitySeries
 from api.timerange import TimeRange
@@ -14,11 +15,10 @@ ZERO = {"accepted": 0, "late": 0, "dead_lettered": 0}
 
 
 def _series(ctx: Context, r: TimeRange) -> list[QualityPoint]:
-    rows = analytics.data_quality(ctx.pinot, ctx.tables, r.start, r.end, r.granularity.pinot_unit, str(r.tz))
-    return gap_filled(r, rows, QualityPoint, ZERO)
+    return series(r, lambda edges: analytics.data_quality(ctx.pinot, ctx.tables, edges), QualityPoint, ZERO)
 
 
-@router.get("/data-quality")
+@router.get("/data-quality", responses=METRIC_RESPONSES)
 def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> QualitySeries:
     """Accepted, late and dead-lettered events per bucket of arrival time (the Kafka record time)."""
     timer = Timer()

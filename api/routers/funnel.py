@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query
 
 from api.common import Timer, meta
 from api.deps import Context, ContextDep
-from api.params import CompareDep, FiltersDep, RangeDep
+from api.errors import METRIC_RESPONSES
+from api.params import CompareDep, FiltersDep, SpanDep
 from api.schemas import Funnel, FunnelSegment, FunnelStep
 from api.timerange import TimeRange
 from query import analytics
@@ -44,12 +45,14 @@ def _segments(ctx: Context, r: TimeRange, filters: Filters, by: str | None) -> l
     return [_segment(row) for row in analytics.funnel(ctx.pinot, ctx.tables, r.start, r.end, filters, by)]
 
 
-@router.get("/funnel")
+@router.get("/funnel", responses=METRIC_RESPONSES)
 def funnel(
     ctx: ContextDep,
-    r: RangeDep,
+    r: SpanDep,
     filters: FiltersDep,
-    breakdown: Annotated[Literal["device_type", "product_category"] | None, Query()] = None,
+    breakdown: Annotated[
+        Literal["device_type", "product_category"] | None, Query(description="one segment per value")
+    ] = None,
     compare: CompareDep = None,
 ) -> Funnel:
     """Product view -> add to cart -> purchase: events, sessions and conversion per step."""

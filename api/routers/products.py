@@ -2,32 +2,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from api.common import Timer, gap_filled, meta
+from api.common import Timer, meta, series
 from api.deps import ContextDep
-from api.params import CompareDep, FiltersDep, PageDep, RangeDep
+from api.errors import METRIC_RESPONSES, NOT_FOUND, NotFound
+from api.params import CompareDep, FiltersDep, PageDep, RangeDep, SpanDep
 from api.schemas import ProductPoint, ProductRank, ProductRanking, ProductSeries, ProductTotals
 from api.timerange import TimeRange
 from query import analytics
 
 router = APIRouter(prefix="/metrics/products", tags=["products"])
 ZERO = {"views": 0, "add_to_carts": 0, "purchases": 0, "units": 0, "revenue": 0.0, "avg_price": None}
-ProductId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")]
+ID_PATTERN = r"^(?:[^\x00-\x1f/.]|\.[^\x00-\x1f/.]|\.\.[^\x00-\x1f/])[^\x00-\x1f/]*$"
+"""An id as a path segment: no control characters, no '/', not '.' or '..'."""
+ProductId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-@router.get("")
+@router.get("", responses=METRIC_RESPONSES)
 def top_products(
     ctx: ContextDep,
-    r: RangeDep,
+    r: SpanDep,
     filters: FiltersDep,
     page: PageDep,
     sort: Annotated[
-        Literal["views", "add_to_carts", "purchases", "units", "revenue"], Query(description="rank by")
+        Literal["views", "add_to_carts", "purchases", "units", "revenue"],
+        Query(description="rank by, descending; ties by product_id"),
     ] = "views",
     compare: CompareDep = None,
 ) -> ProductRanking:
-    """Top products over the range, ranked by views, add-to-carts, purchases, units or revenue."""
+    """Top products over the range, ranked by views, add-to-carts, purchases, units or revenue.
+
+    `rank` is the product's position in the whole ranking (offset + 1 for the first row of a page); the
+    ranking is a total order (ties broken by product_id), so consecutive pages neither repeat nor skip."""
     timer = Timer()
     rows = analytics.top_products(
         ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
@@ -36,10 +43,8 @@ def top_products(
     if compare and rows:
         prev = r.previous()
         ids = [row["product_id"] for row in rows]
-        for row in analytics.top_products(
-            ctx.pinot, ctx.tables, prev.start, prev.end, filters, sort, len(ids), 0, product_ids=ids
-        ):
-            before[row["product_id"]] = ProductTotals.model_validate(row)
+        totals = analytics.product_totals(ctx.pinot, ctx.tables, prev.start, prev.end, filters, ids)
+        before = {pid: ProductTotals.model_validate(row) for pid, row in totals.items()}
     data = [
         ProductRank(
             rank=page.offset + i + 1,
@@ -58,7 +63,7 @@ def top_products(
     )
 
 
-@router.get("/{product_id}")
+@router.get("/{product_id}", responses={**NOT_FOUND, **METRIC_RESPONSES})
 def product_series(
     ctx: ContextDep,
     product_id: ProductId,
@@ -66,24 +71,21 @@ def product_series(
     filters: FiltersDep,
     compare: CompareDep = None,
 ) -> ProductSeries:
-    """One product's views, add-to-carts, purchases, units, revenue and average price over time."""
+    """One product's views, add-to-carts, purchases, units, revenue and average price over time.
+
+    404 when no product of that id has any event."""
     timer = Timer()
     info = analytics.product_info(ctx.pinot, ctx.tables, product_id)
     if info is None:
-        raise HTTPException(404, f"no product {product_id!r} has any events")
+        raise NotFound("product_id", "no product of this id has any events")
 
-    def series(rng: TimeRange) -> list[ProductPoint]:
-        rows = analytics.product_series(
-            ctx.pinot,
-            ctx.tables,
-            product_id,
-            rng.start,
-            rng.end,
-            rng.granularity.pinot_unit,
-            str(rng.tz),
-            filters,
+    def points(rng: TimeRange) -> list[ProductPoint]:
+        return series(
+            rng,
+            lambda edges: analytics.product_series(ctx.pinot, ctx.tables, product_id, edges, filters),
+            ProductPoint,
+            ZERO,
         )
-        return gap_filled(rng, rows, ProductPoint, ZERO)
 
     source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
     return ProductSeries(
@@ -91,6 +93,6 @@ def product_series(
         product_id=info["product_id"],
         product_name=info["product_name"],
         product_category=info["product_category"],
-        data=series(r),
-        previous=series(r.previous()) if compare else None,
+        data=points(r),
+        previous=points(r.previous()) if compare else None,
     )

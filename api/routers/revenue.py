@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
 
-from api.common import Timer, gap_filled, meta
+from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
+from api.errors import METRIC_RESPONSES
 from api.params import CompareDep, FiltersDep, RangeDep
 from api.schemas import RevenuePoint, RevenueSeries
 from api.timerange import TimeRange
@@ -17,16 +19,18 @@ ZERO: dict[str, Any] = {"revenue": 0.0, "orders": 0, "units": 0, "average_order_
 
 
 def _series(ctx: Context, r: TimeRange, filters: Filters) -> list[RevenuePoint]:
-    unit, tz = r.granularity.pinot_unit, str(r.tz)
-    rows = analytics.revenue(ctx.pinot, ctx.tables, r.start, r.end, unit, tz, filters)
-    for row in rows.values():
-        row["average_order_value"] = row["revenue"] / row["orders"] if row["orders"] else None
-    return gap_filled(r, rows, RevenuePoint, ZERO)
+    def fetch(edges: Sequence[int]) -> dict[int, dict[str, Any]]:
+        rows = analytics.revenue(ctx.pinot, ctx.tables, edges, filters)
+        for row in rows.values():
+            row["average_order_value"] = row["revenue"] / row["orders"] if row["orders"] else None
+        return rows
+
+    return series(r, fetch, RevenuePoint, ZERO)
 
 
-@router.get("/revenue")
+@router.get("/revenue", responses=METRIC_RESPONSES)
 def revenue(ctx: ContextDep, r: RangeDep, filters: FiltersDep, compare: CompareDep = None) -> RevenueSeries:
-    """Revenue, orders, units and average order value per minute, hour or day (gap-filled)."""
+    """Revenue, orders, units and average order value per local minute, hour or day (gap-filled)."""
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None

@@ -2,42 +2,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from api.common import Timer, meta
 from api.deps import ContextDep, PinotDep, TablesDep
-from api.params import FiltersDep, PageDep, RangeDep
+from api.errors import METRIC_RESPONSES, NOT_FOUND, NotFound
+from api.params import TEXT_PATTERN, PageDep, SessionFiltersDep, SpanDep
+from api.routers.products import ID_PATTERN
 from api.schemas import Session, SessionPage
+from api.timerange import ParamError
 from query import analytics
 
 router = APIRouter(prefix="/metrics/sessions", tags=["sessions"])
-Identifier = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")]
+Identifier = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-@router.get("")
+@router.get("", responses=METRIC_RESPONSES)
 def list_sessions(
+    request: Request,
     ctx: ContextDep,
-    r: RangeDep,
-    filters: FiltersDep,
+    r: SpanDep,
+    filters: SessionFiltersDep,
     page: PageDep,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")] = None,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=TEXT_PATTERN)] = None,
     sort: Annotated[
         Literal["last_event_time", "first_event_time", "events", "revenue", "orders"],
-        Query(description="sorted descending"),
+        Query(description="sorted descending; ties by session_id"),
     ] = "last_event_time",
 ) -> SessionPage:
-    """Sessions active in the range (optionally one user's), sorted and paged."""
-    if filters.product_category is not None:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["query", "product_category"],
-                    "msg": "sessions have no category",
-                    "type": "value_error",
-                }
-            ],
-        )
+    """Sessions active in the range (optionally one user's), sorted and paged.
+
+    There is no `product_category` filter (a session spans categories): sending one is a 422."""
+    if "product_category" in request.query_params:
+        raise ParamError("product_category", "sessions have no category")
     timer = Timer()
     total, rows = analytics.sessions(
         ctx.pinot, ctx.tables, r.start, r.end, filters, user_id, sort, page.limit, page.offset
@@ -51,10 +48,12 @@ def list_sessions(
     )
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", responses={**NOT_FOUND, **METRIC_RESPONSES})
 def get_session(pinot: PinotDep, tables: TablesDep, session_id: Identifier) -> Session:
-    """One session's summary so far: events, page views, products viewed and carted, orders, revenue."""
+    """One session's summary so far: events, page views, products viewed and carted, orders, revenue.
+
+    404 when no session has this id."""
     row = analytics.session(pinot, tables, session_id)
     if row is None:
-        raise HTTPException(404, f"no session {session_id!r}")
+        raise NotFound("session_id", "no session of this id")
     return Session.model_validate(row)

@@ -1,0 +1,399 @@
+"""The routes end to end through FastAPI, with the Pinot dependency overridden by a fake that answers
+the query layer's SQL the way Pinot 0.11 does (including ignoring OFFSET in GROUP BY queries)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.buckets import to_ms
+from api.deps import get_now, get_pinot
+from api.main import create_app
+from api.timerange import MAX_BUCKETS
+from core.settings import Settings
+from query.pinot import PinotQueryFailed, PinotUnavailable
+from tests.unit.api.fake_pinot import FakePinot, Rows, bucket_of, time_bounds
+
+NOW = datetime(2026, 11, 29, 12, 0, 30, tzinfo=UTC)
+JAVA_TRACE = (
+    "QueryExecutionError:\njava.lang.IllegalArgumentException: Cannot find zone id Europe/Kyiv\n"
+    "\tat org.joda.time.DateTimeZone.forID(DateTimeZone.java:253)"
+)
+
+
+@pytest.fixture
+def fake() -> FakePinot:
+    return FakePinot()
+
+
+@pytest.fixture
+def client(fake: FakePinot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    app = create_app(Settings(port_offset=31000, run_dir=tmp_path_factory.mktemp("run")))
+    app.dependency_overrides[get_pinot] = lambda: fake
+    app.dependency_overrides[get_now] = lambda: NOW
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def ok(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
+    r = client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+# Paging -------------------------------------------------------------------------------------------
+
+
+def _limit(sql: str) -> int:
+    m = re.search(r"LIMIT (\d+)$", sql)
+    assert m, sql
+    return int(m.group(1))
+
+
+def _ranking_pinot(views: dict[str, int]) -> Callable[[str], Rows]:
+    """Pinot's answer to the ranking query: ORDER BY honoured, OFFSET ignored (0.11 with GROUP BY)."""
+
+    def answer(sql: str) -> Rows:
+        if "GROUP BY product_id, product_name" not in sql:
+            return []
+        assert "OFFSET" not in sql
+        ranked = sorted(views.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [
+            {
+                "product_id": pid,
+                "product_name": f"name {pid}",
+                "product_category": "books",
+                "events": v,
+                "views": v,
+                "add_to_carts": 0,
+                "purchases": 0,
+                "units": 0,
+                "revenue": 0.0,
+                "price_sum": 2.0 * v,
+            }
+            for pid, v in ranked[: _limit(sql)]
+        ]
+
+    return answer
+
+
+VIEWS = {"p-a": 9, "p-b": 7, "p-c": 7, "p-d": 7, "p-e": 5, "p-f": 1, "p-g": 1}
+FULL_RANKING = ["p-a", "p-b", "p-c", "p-d", "p-e", "p-f", "p-g"]  # ties broken by product_id
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2, 5, 6, 7, 100])
+def test_product_pages_are_slices_of_one_total_order_with_true_ranks(
+    client: TestClient, fake: FakePinot, offset: int
+) -> None:
+    fake.answer = _ranking_pinot(VIEWS)
+    body = ok(client, "/metrics/products", **{"from": "-1h"}, sort="views", limit=2, offset=offset)
+    assert [p["product_id"] for p in body["data"]] == FULL_RANKING[offset : offset + 2]
+    assert [p["rank"] for p in body["data"]] == [offset + 1 + i for i in range(len(body["data"]))]
+    [sql] = fake.queries("GROUP BY product_id, product_name")
+    assert _limit(sql) == offset + 2
+    assert "ORDER BY views DESC, product_id" in sql
+
+
+def test_walking_all_pages_neither_repeats_nor_skips(client: TestClient, fake: FakePinot) -> None:
+    fake.answer = _ranking_pinot(VIEWS)
+    seen = []
+    for offset in range(0, 8, 3):
+        body = ok(client, "/metrics/products", sort="views", limit=3, offset=offset)
+        seen += [(p["rank"], p["product_id"]) for p in body["data"]]
+    assert seen == list(enumerate(FULL_RANKING, start=1))
+
+
+def test_compare_asks_for_the_page_products_only(client: TestClient, fake: FakePinot) -> None:
+    ranking = _ranking_pinot(VIEWS)
+
+    def answer(sql: str) -> Rows:
+        if "GROUP BY product_id LIMIT" in sql:
+            return [
+                {"product_id": "p-d", "events": 2, "views": 2, "add_to_carts": 0}
+                | {"purchases": 0, "units": 0, "revenue": 0.0, "price_sum": 3.0}
+            ]
+        return ranking(sql)
+
+    fake.answer = answer
+    body = ok(client, "/metrics/products", limit=2, offset=2, compare="previous_period")
+    assert [p["product_id"] for p in body["data"]] == ["p-c", "p-d"]
+    assert [p["previous"]["views"] for p in body["data"]] == [0, 2]
+    [sql] = fake.queries("GROUP BY product_id LIMIT")
+    assert "product_id IN ('p-c', 'p-d')" in sql
+
+
+def test_session_pages_come_from_an_ordered_id_list(client: TestClient, fake: FakePinot) -> None:
+    order = [f"s{i}" for i in range(10)]
+
+    def row(sid: str) -> dict[str, Any]:
+        return {
+            "session_id": sid,
+            "user_id": "u1",
+            "device_type": "mobile",
+            "os": "iOS",
+            "browser": "Safari",
+            "location": "X",
+            "events": 10 - int(sid[1:]),
+            "page_views": 1,
+            "products_viewed": 0,
+            "products_carted": 0,
+            "orders": 0,
+            "units": 0,
+            "revenue": 0.0,
+            "first_event_time": 1_795_000_000_000,
+            "last_event_time": 1_795_000_001_000,
+        }
+
+    def answer(sql: str) -> Rows:
+        if sql.startswith("SELECT COUNT(*) AS n"):
+            return [{"n": len(order)}]
+        if sql.startswith("SELECT session_id, events"):
+            assert "ORDER BY events DESC, session_id" in sql
+            assert "OFFSET" not in sql
+            return [{"session_id": s, "events": 10 - int(s[1:])} for s in order[: _limit(sql)]]
+        ids = re.findall(r"'(s\d+)'", sql)
+        return [row(s) for s in reversed(ids)]  # Pinot's order of an IN lookup is arbitrary
+
+    fake.answer = answer
+    body = ok(client, "/metrics/sessions", sort="events", limit=3, offset=4)
+    assert [s["session_id"] for s in body["data"]] == ["s4", "s5", "s6"]
+    assert body["total"] == 10
+    assert _limit(fake.queries("SELECT session_id, events")[0]) == 7
+
+
+# Absent values ------------------------------------------------------------------------------------
+
+
+def _events_pinot(events: list[dict[str, Any]]) -> Callable[[str], Rows]:
+    """Evaluates the active-users SQL over in-memory events stored the way Pinot 0.11 stores them."""
+
+    def matches(e: dict[str, Any], where: str) -> bool:
+        for col, value in re.findall(r"(\w+) = '([^']*)'", where):
+            if str(e[col]) != value:
+                return False
+        for col, values in re.findall(r"(\w+) IN \(([^)]*)\)", where):
+            if str(e[col]) not in re.findall(r"'([^']*)'", values):
+                return False
+        return "IS NOT NULL" not in where
+
+    def answer(sql: str) -> Rows:
+        if "DISTINCTCOUNT(user_id)" not in sql:
+            return []
+        lo, hi = time_bounds(sql, "event_timestamp")
+        where = sql.split(" WHERE ", 1)[1].split(" GROUP BY ")[0]
+        groups: dict[float, list[dict[str, Any]]] = defaultdict(list)
+        for e in events:
+            if lo <= e["event_timestamp"] < hi and matches(e, where):
+                groups[bucket_of(sql, e["event_timestamp"])].append(e)
+        return [
+            {
+                "bucket": b,
+                "active_users": len({e["user_id"] for e in g}),
+                "sessions": len({e["session_id"] for e in g}),
+                "events": len(g),
+            }
+            for b, g in groups.items()
+        ]
+
+    return answer
+
+
+def _event(minutes_ago: int, event_type: str, category: str, user: str) -> dict[str, Any]:
+    return {
+        "event_timestamp": to_ms(NOW) - minutes_ago * 60_000,
+        "event_type": event_type,
+        "product_category": category,
+        "product_id": "null" if event_type == "page_view" else "p-1",
+        "user_id": user,
+        "session_id": f"s-{user}",
+        "device_type": "mobile",
+    }
+
+
+def test_a_null_filter_matches_the_text_null_only_never_an_absent_category(
+    client: TestClient, fake: FakePinot
+) -> None:
+    fake.answer = _events_pinot(
+        [
+            _event(30, "page_view", "null", "u1"),  # no category: Pinot 0.11 stores the string "null"
+            _event(31, "page_view", "null", "u2"),
+            _event(32, "product_view", "null", "u3"),  # a category whose text is "null"
+            _event(33, "product_view", "books", "u4"),
+        ]
+    )
+    body = ok(client, "/metrics/active-users", **{"from": "-3h"}, granularity="hour", product_category="null")
+    assert sum(p["events"] for p in body["data"]) == 1
+    assert sum(p["active_users"] for p in body["data"]) == 1
+    [sql] = fake.queries("DISTINCTCOUNT(user_id)")
+    assert "product_category = 'null' AND event_type IN ('add_to_cart', 'product_view', 'purchase')" in sql
+    body = ok(
+        client, "/metrics/active-users", **{"from": "-3h"}, granularity="hour", product_category="books"
+    )
+    assert sum(p["events"] for p in body["data"]) == 1
+
+
+def test_products_from_events_never_rank_the_absent_product(client: TestClient, fake: FakePinot) -> None:
+    ok(client, "/metrics/products", device_type="mobile")
+    [sql] = fake.queries("GROUP BY product_id, product_name")
+    assert " FROM events " in sql
+    assert "event_type IN ('add_to_cart', 'product_view', 'purchase')" in sql
+    assert "IS NOT NULL" not in sql  # matches every row of a segment without a null vector
+
+
+# Time zones ---------------------------------------------------------------------------------------
+
+
+def test_the_issues_kyiv_day_is_one_python_bucket_and_no_pinot_zone_rules(
+    client: TestClient, fake: FakePinot
+) -> None:
+    kyiv_midnight = to_ms(datetime(2026, 11, 28, 22, tzinfo=UTC))
+    fake.answer = _events_pinot(
+        [
+            {**_event(0, "page_view", "null", "u1"), "event_timestamp": kyiv_midnight},  # first instant
+            {**_event(0, "page_view", "null", "u2"), "event_timestamp": kyiv_midnight - 1},  # the day before
+        ]
+    )
+    body = ok(
+        client,
+        "/metrics/active-users",
+        **{"from": "2026-11-29T00:00:00", "to": "2026-11-30T00:00:00"},
+        granularity="day",
+        tz="Europe/Kyiv",
+    )
+    assert [(p["bucket"], p["events"]) for p in body["data"]] == [("2026-11-29T00:00:00+02:00", 1)]
+    assert body["meta"]["from"] == "2026-11-29T00:00:00+02:00"
+    assert body["meta"]["to"] == "2026-11-30T00:00:00+02:00"
+    assert not any("dateTrunc" in s or "Europe/Kyiv" in s for s in fake.sent)
+
+
+def test_hour_buckets_in_kathmandu_and_lord_howe(client: TestClient, fake: FakePinot) -> None:
+    body = ok(
+        client, "/metrics/revenue", **{"from": "2026-10-04T00:00", "to": "2026-10-04T05:00"},
+        granularity="hour", tz="Australia/Lord_Howe",
+    )  # fmt: skip
+    assert [p["bucket"][11:] for p in body["data"]] == [
+        "00:00:00+10:30",
+        "01:00:00+10:30",
+        "02:30:00+11:00",
+        "03:00:00+11:00",
+        "04:00:00+11:00",
+    ]
+    [sql] = fake.queries("SUM(total_amount)")
+    assert sql.count("WHEN event_timestamp <") >= 2  # the runs of equal buckets around the change
+    body = ok(client, "/metrics/active-users", **{"from": "-2h"}, granularity="hour", tz="Asia/Kathmandu")
+    assert all(p["bucket"].endswith(":00:00+05:45") for p in body["data"])
+
+
+def test_previous_period_is_aligned_by_local_days_across_dst(client: TestClient, fake: FakePinot) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    at = [datetime(2026, 10, d, 0, 30, tzinfo=paris) for d in (23, 25, 26, 28)]
+    fake.answer = _events_pinot(
+        [{**_event(0, "page_view", "null", f"u{i}"), "event_timestamp": to_ms(t)} for i, t in enumerate(at)]
+    )
+    body = ok(
+        client,
+        "/metrics/active-users",
+        **{"from": "2026-10-26", "to": "2026-10-29"},
+        granularity="day",
+        tz="Europe/Paris",
+        compare="previous_period",
+        device_type="mobile",
+    )
+    assert [(p["bucket"], p["events"]) for p in body["data"]] == [
+        ("2026-10-26T00:00:00+01:00", 1),
+        ("2026-10-27T00:00:00+01:00", 0),
+        ("2026-10-28T00:00:00+01:00", 1),
+    ]
+    assert [(p["bucket"], p["events"]) for p in body["previous"]] == [
+        ("2026-10-23T00:00:00+02:00", 1),
+        ("2026-10-24T00:00:00+02:00", 0),
+        ("2026-10-25T00:00:00+02:00", 1),  # a 25-hour day: 00:30 local is in it
+    ]
+
+
+# Limits and errors -------------------------------------------------------------------------------
+
+
+def test_huge_relative_range_is_served_as_the_newest_buckets(client: TestClient) -> None:
+    body = ok(client, "/metrics/active-users", **{"from": "-999999w"})
+    assert len(body["data"]) == MAX_BUCKETS
+    assert body["meta"]["to"] == "2026-11-29T12:01:00Z"
+    total = ok(client, "/metrics/products", **{"from": "-999999w"}, offset=100_000, limit=1000)
+    assert total["meta"]["from"] == "2000-01-01T00:00:00Z"
+    assert total["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "empty"),
+    [
+        ({"from": "9999-12-31T23:59:59", "to": "1000-01-01"}, True),
+        ({"from": "now", "to": "now"}, True),
+        ({"from": "1000-01-01", "to": "9999-12-31T23:59:59.999999-23:59", "granularity": "day"}, False),
+    ],
+)
+def test_extreme_but_valid_ranges_answer_2xx(client: TestClient, query: dict[str, str], empty: bool) -> None:
+    for path in ("/metrics/active-users", "/metrics/revenue", "/metrics/data-quality", "/metrics/funnel"):
+        body = ok(client, path, **query, compare="previous_period")
+        if path != "/metrics/funnel":
+            assert (body["data"] == []) is empty
+            assert len(body["previous"]) == len(body["data"])
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (PinotQueryFailed("Pinot could not answer the query", JAVA_TRACE, frozenset({200})), 502),
+        (PinotUnavailable("Pinot cannot serve this table right now", JAVA_TRACE, frozenset({305})), 503),
+        (RuntimeError(JAVA_TRACE), 500),
+    ],
+)
+def test_5xx_bodies_carry_no_engine_internals_and_the_log_does(
+    client: TestClient, fake: FakePinot, caplog: pytest.LogCaptureFixture, exc: Exception, status: int
+) -> None:
+    def broken(sql: str) -> Rows:
+        raise exc
+
+    fake.answer = broken
+    with caplog.at_level(logging.WARNING, logger="rta.api"):
+        r = client.get("/metrics/revenue", params={"from": "-1h"})
+    assert r.status_code == status
+    [error] = r.json()["detail"]
+    assert set(error) == {"loc", "msg", "type"}
+    for leak in ("java", "org.joda", "Europe/Kyiv", "Traceback", "\tat "):
+        assert leak not in r.text
+    ref = re.search(r"ref ([0-9a-f]{12})", error["msg"])
+    assert ref
+    assert ref.group(1) in caplog.text
+    assert "org.joda" in caplog.text
+    assert (r.headers.get("retry-after") == "5") is (status == 503)
+
+
+def test_not_found_and_method_errors_have_the_one_shape(client: TestClient, fake: FakePinot) -> None:
+    r = client.get("/metrics/products/p-none")
+    assert r.status_code == 404
+    assert r.json() == {
+        "detail": [
+            {
+                "loc": ["path", "product_id"],
+                "msg": "no product of this id has any events",
+                "type": "not_found",
+            }
+        ]
+    }
+    for path in ("/metrics/products/", "/metrics/nothing", "/metrics/sessions/a/b"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["detail"][0]["type"] == "not_found"
+    r = client.post("/metrics/products")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET"
+    assert r.json()["detail"][0]["type"] == "method_not_allowed"
