@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.serializer import DefaultSerializer, JsonSerializer
 
 from core.settings import Settings
@@ -91,3 +92,48 @@ def consume(
     finally:
         consumer.close()
     return got
+
+
+def reset_product_pipeline(settings: Settings) -> None:
+    """Leave the test stack without the product's own pipeline: no job named ecommerce-pipeline, no
+    product tables, topics, consumer group or job record. Tests that use the product's names (`rta up`,
+    provisioning) start and end with it, so they pass in any order and on a kept stack
+    (RTA_TEST_KEEP_STACK=1)."""
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    from core import topics
+    from core.datasets import DATASETS
+    from flink_jobs.pipeline import JOB_NAME
+    from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+    from stack import pinot_tables, recovery
+
+    with FlinkRest(settings) as rest:
+        active = [
+            j["jid"] for j in rest.jobs() if j["name"] == JOB_NAME and j["state"] not in TERMINAL_STATES
+        ]
+        for job_id in active:
+            rest.cancel(job_id)
+        for job_id in active:
+            poll_until(
+                lambda j=job_id: rest.state(j), lambda s: s in TERMINAL_STATES, timeout_s=60, what="cancel"
+            )
+    for d in DATASETS:
+        pinot_tables.drop(d.name, settings)
+    names = [topics.EVENTS, *(d.topic for d in DATASETS)]
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-test-reset")
+    try:
+        # The result lists an error per group (GroupIdNotFound for a new stack): either way it is gone.
+        admin.delete_groups([JOB_NAME])
+        present = [n for n in names if n in set(admin.list_topics())]
+        if present:
+            with contextlib.suppress(UnknownTopicOrPartitionError):
+                admin.delete_topics(present)
+        poll_until(
+            lambda: set(admin.list_topics()) & set(names),
+            lambda left: not left,
+            timeout_s=60,
+            what="product topics deleted",
+        )
+    finally:
+        admin.close()
+    recovery.record_path(settings, JOB_NAME).unlink(missing_ok=True)

@@ -421,6 +421,26 @@ def test_extreme_values_answer_2xx(served: Served, params: dict[str, str]) -> No
     get(served, "/metrics/sessions", **params, offset=100_000, limit=1000)
 
 
+def test_kyiv_days_are_kyiv_midnights_where_pinot_knew_no_kyiv(served: Served) -> None:
+    # The example (Pinot's bundled zone data lacks Europe/Kyiv and answered 502): two local days,
+    # each bucket starting at a Kyiv midnight by Python's zone rules, the first day 24 h long.
+    body = get(
+        served,
+        "/metrics/active-users",
+        **{"from": "2026-11-29T00:00:00", "to": "2026-12-01T00:00:00"},
+        granularity="day",
+        tz="Europe/Kyiv",
+    )
+    kyiv = ZoneInfo("Europe/Kyiv")
+    starts = [datetime.fromisoformat(b["bucket"].replace("Z", "+00:00")) for b in body["data"]]
+    assert len(starts) == 2
+    assert [s.astimezone(kyiv).replace(tzinfo=None) for s in starts] == [
+        datetime(2026, 11, 29),
+        datetime(2026, 11, 30),
+    ]
+    assert starts[1] - starts[0] == timedelta(hours=24)
+
+
 def test_errors_are_4xx_naming_the_parameter_and_5xx_never_leak(served: Served) -> None:
     for path, param in [
         ("/metrics/active-users?from=10000-01-01", "from"),

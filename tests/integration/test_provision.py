@@ -30,10 +30,10 @@ from core.datasets import DATASETS
 from core.settings import Settings
 from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import FlinkRest
-from stack import demo, inspect_kafka, pinot_tables, provision
+from stack import demo, inspect_kafka, provision
 from stack.apps import start_api
 from stack.process import Supervisor
-from tests.integration.builders import consume
+from tests.integration.builders import consume, reset_product_pipeline
 from tests.integration.e2e import raw_records, send_all, traffic
 from tests.support import readme
 from tests.support.oracle import Expected, expected
@@ -44,13 +44,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def cleanup(settings: Settings) -> Iterator[None]:
+    reset_product_pipeline(settings)  # whatever an earlier test or session left under these names
     yield
-    with FlinkRest(settings) as rest:
-        for job in rest.jobs():
-            if job["name"] == JOB_NAME and job["state"] in provision.ACTIVE_STATES:
-                rest.cancel(job["jid"])
-    for d in DATASETS:
-        pinot_tables.drop(d.name, settings)
+    reset_product_pipeline(settings)
 
 
 def _behind(settings: Settings, group: str, topic: str) -> dict[int, int | None]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from core.settings import Settings
 from flink_jobs.runner import FlinkRest
@@ -38,20 +39,31 @@ def _recovered(stats: dict[str, Any]) -> bool:
     return bool(restored and completed and completed["id"] > restored["id"])
 
 
+def _committed(settings: Settings, topic: str) -> int:
+    """Records of `topic` a read_committed reader can see (the last stable offsets, summed)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, isolation_level="read_committed")
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return sum(consumer.end_offsets(parts).values()) if parts else 0
+    finally:
+        consumer.close()
+
+
 def test_taskmanager_kill_loses_and_doubles_nothing(
     stack: Stack, settings: Settings, record_property: Any
 ) -> None:
     with running_pipeline(settings, "kill") as pipeline, FlinkRest(settings) as rest:
         start = datetime.now(UTC) - timedelta(seconds=150)
-        sent = traffic(start, count=8000, seed=23)
+        sent = traffic(start, count=9000, seed=23)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            sending = pool.submit(send_all, settings, pipeline.topics.raw_events, sent, 400.0)  # ~20 s
-            # Kill only once output has been committed, so both committed and open transactions exist.
+            sending = pool.submit(send_all, settings, pipeline.topics.raw_events, sent, 300.0)  # ~30 s
+            # Kill only once output has been committed (visible to read_committed readers), so both
+            # committed and open transactions exist, and while traffic is still being sent.
             poll_until(
-                lambda: rest.checkpoints(pipeline.job_id)["counts"]["completed"],
-                lambda n: n >= 2,
+                lambda: _committed(settings, pipeline.topics.events),
+                lambda n: n >= 100,
                 timeout_s=60,
-                what="two completed checkpoints before the kill",
+                what="committed output on the accepted-events topic before the kill",
             )
             assert not sending.done(), "traffic finished before the kill: the kill must be mid-stream"
             killed_at = time.monotonic()
@@ -71,6 +83,6 @@ def test_taskmanager_kill_loses_and_doubles_nothing(
         assert rest.state(pipeline.job_id) == "RUNNING"
 
         want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
-        assert len(want.accepted) > 7000
+        assert len(want.accepted) > 8000
         assert_pinot_serves(settings, pipeline.tables, want)
         assert_topics_exactly_once(settings, pipeline.topics, want)

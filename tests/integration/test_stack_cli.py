@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from stack.manager import Stack
+from tests.integration.builders import reset_product_pipeline
 
 RTA = str(Path(sys.executable).with_name("rta"))
 
@@ -35,8 +36,12 @@ def test_status_reports_every_engine_ready(stack: Stack) -> None:
 
 def test_up_twice_keeps_the_same_processes(stack: Stack) -> None:
     before = _pids(stack)
-
-    result = subprocess.run([RTA, "up"], env=_env(stack), capture_output=True, text=True, timeout=300)
+    try:
+        # `rta up` also provisions the product's pipeline on the test stack; it is removed afterwards so
+        # that no later test (or kept stack) meets a job it did not start.
+        result = subprocess.run([RTA, "up"], env=_env(stack), capture_output=True, text=True, timeout=300)
+    finally:
+        reset_product_pipeline(stack.settings)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert _pids(stack) == before
