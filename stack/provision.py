@@ -7,6 +7,7 @@ engines the pipeline resumes from its newest retained checkpoint, so nothing is 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,22 +120,30 @@ def ensure_pipeline(
     return PipelineState(job_id, "resumed" if checkpoint else "started", checkpoint)
 
 
-def _wait_running(settings: Settings, job_id: str, job_name: str, timeout_s: float = 120.0) -> None:
-    """Poll the job's state until RUNNING; a job that fails (e.g. on incompatible state) is an error."""
+def wait_for_state(settings: Settings, job_id: str, settled: Collection[str], timeout_s: float) -> str | None:
+    """Poll a job's state (backing off up to 2 s) until it is one of `settled`; that state, or None
+    when `timeout_s` passed first."""
 
     def state() -> str:
         with FlinkRest(settings) as rest:
             return rest.state(job_id)
 
-    settled = Retrying(
+    polling = Retrying(
         stop=stop_after_delay(timeout_s),
         wait=wait_exponential(multiplier=0.2, max=2.0),
-        retry=retry_if_result(lambda s: s not in ("RUNNING", *TERMINAL_STATES)),
+        retry=retry_if_result(lambda s: s not in settled),
     )
     try:
-        final = settled(state)
-    except RetryError as exc:
-        raise ProvisionError(f"{job_name} ({job_id}) not RUNNING after {timeout_s:.0f}s") from exc
+        return str(polling(state))
+    except RetryError:
+        return None
+
+
+def _wait_running(settings: Settings, job_id: str, job_name: str, timeout_s: float = 120.0) -> None:
+    """Poll the job's state until RUNNING; a job that fails (e.g. on incompatible state) is an error."""
+    final = wait_for_state(settings, job_id, {"RUNNING", *TERMINAL_STATES}, timeout_s)
+    if final is None:
+        raise ProvisionError(f"{job_name} ({job_id}) not RUNNING after {timeout_s:.0f}s")
     if final != "RUNNING":
         raise ProvisionError(
             f"{job_name} ({job_id}) is {final}; see its exceptions at {settings.flink_rest_url}"

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from core.settings import Settings
 from flink_jobs.pipeline import JOB_NAME, Quarantined, Topics, Variant, submit_pipeline
@@ -338,20 +337,10 @@ class Skipped:
 
 def _wait_ended(settings: Settings, job_id: str, timeout_s: float) -> str:
     """Poll until the job is in a terminal state (CANCELED after a cancel); returns that state."""
-
-    def state() -> str:
-        with FlinkRest(settings) as rest:
-            return rest.state(job_id)
-
-    ended = Retrying(
-        stop=stop_after_delay(timeout_s),
-        wait=wait_exponential(multiplier=0.2, max=2.0),
-        retry=retry_if_result(lambda s: s not in TERMINAL_STATES),
-    )
-    try:
-        return ended(state)
-    except RetryError as exc:
-        raise SkipError(f"job {job_id} did not stop within {timeout_s:.0f}s of its cancel") from exc
+    final = provision.wait_for_state(settings, job_id, TERMINAL_STATES, timeout_s)
+    if final is None:
+        raise SkipError(f"job {job_id} did not stop within {timeout_s:.0f}s of its cancel")
+    return final
 
 
 def skip(
