@@ -163,4 +163,6 @@ def sessions(
 
 
 def count(pinot: Pinot, table: str) -> int:
-    return int(pinot.rows(f"SELECT COUNT(*) AS n FROM {identifier(table)}")[0]["n"])
+    # A table whose first consuming segments are not yet assigned answers with no row at all.
+    rows = pinot.rows(f"SELECT COUNT(*) AS n FROM {identifier(table)}")
+    return int(rows[0]["n"]) if rows else 0

@@ -15,7 +15,10 @@ def _count_and_sum(settings: Settings, table: str) -> tuple[int, int]:
     try:
         cur = conn.cursor()
         cur.execute(f"SELECT COUNT(*), SUM(value) FROM {table}")  # table name comes from unique(), not a user
-        count, total = cur.fetchone()
+        row = cur.fetchone()
+        if row is None:  # a new table whose consuming segments are not assigned yet has no row at all
+            return 0, 0
+        count, total = row
         return int(count), int(total or 0)
     finally:
         conn.close()
