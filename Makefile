@@ -4,13 +4,16 @@ BIN := .venv/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status demo test test-unit test-integration lint format clean bench
+.PHONY: help setup browser up down status demo test test-unit test-integration lint format clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 setup: ## Virtualenv + engine jars from Maven Central (idempotent, cached in ~/.cache/rta)
 	@$(PYTHON) -m stack.bootstrap
+
+browser: ## Debian's Chromium + ChromeDriver for the browser tests (apt-get as root, when missing)
+	@$(PYTHON) -m stack.bootstrap --browser
 
 up: setup ## Start Kafka, Flink and Pinot on 127.0.0.1 and wait until ready
 	@$(BIN)/rta up
@@ -24,13 +27,13 @@ status: ## Show each engine's processes, memory and readiness
 demo: up ## Set up, start the stack, provision, run the API and the generator, print URLs and curl lines
 	@$(BIN)/python -m stack.demo
 
-test: setup lint ## Set up, lint, and run the whole suite (unit + integration on the real engines)
+test: setup browser lint ## Set up, lint, and run the whole suite (unit + integration on the real engines)
 	@$(BIN)/pytest
 
 test-unit: setup ## Unit tests only (no engines)
 	@$(BIN)/pytest tests/unit
 
-test-integration: setup ## Integration tests only (starts a real test stack on ports +10000)
+test-integration: setup browser ## Integration tests only (starts a real test stack on ports +10000)
 	@$(BIN)/pytest tests/integration
 
 # `make bench` knobs: sustained rates tried for 5 minutes each, the long freshness run, a cold start.

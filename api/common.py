@@ -27,13 +27,17 @@ class Timer:
         return round((time.perf_counter() - self.started) * 1000, 2)
 
 
+def closed_minute(newest_ms: int | None, watermark_delay_s: int) -> datetime | None:
+    """End of the newest minute the watermark has passed, given the newest queryable event time."""
+    if newest_ms is None:
+        return None
+    closed = newest_ms - watermark_delay_s * 1000
+    return datetime.fromtimestamp((closed - closed % 60_000) / 1000, tz=UTC)
+
+
 def as_of(ctx: Context) -> datetime | None:
     """End of the newest minute the watermark has passed, judged from the newest queryable event."""
-    newest = analytics.newest_event_time(ctx.pinot, ctx.tables)
-    if newest is None:
-        return None
-    closed = newest - ctx.settings.watermark_delay_s * 1000
-    return datetime.fromtimestamp((closed - closed % 60_000) / 1000, tz=UTC)
+    return closed_minute(analytics.newest_event_time(ctx.pinot, ctx.tables), ctx.settings.watermark_delay_s)
 
 
 def meta(r: TimeRange, timer: Timer, source: str, ctx: Context, series: bool = True) -> Meta:

@@ -50,6 +50,10 @@ def error(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+class Unavailable(Exception):
+    """A service the route needs (Kafka, the live feeds) cannot answer now (503 with Retry-After)."""
+
+
 class NotFound(Exception):
     """A path parameter names nothing that exists (404)."""
 
@@ -113,6 +117,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error(404, str(exc), "not_found", ["path", exc.param])
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        return error(503, str(exc), "unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

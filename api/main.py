@@ -9,7 +9,26 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import active_users, data_quality, funnel, health, products, revenue, sessions
+from api.deps import Context
+from api.routers import (
+    active_users,
+    categories,
+    customers,
+    dashboard,
+    data_quality,
+    dimensions,
+    event_types,
+    funnel,
+    health,
+    kafka,
+    live,
+    page_views,
+    products,
+    reference,
+    revenue,
+    sessions,
+    summary,
+)
 from core.settings import Settings, get_settings
 from query.analytics import Tables
 from query.cache import QueryCache
@@ -25,7 +44,9 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         app.state.tables = tables or Tables()
         cache = QueryCache(settings.api_cache_ttl_s) if settings.api_cache_ttl_s > 0 else None
         app.state.pinot = Pinot(settings, cache=cache)  # one connection pool for all requests
+        app.state.live = live.make_feeds(Context(app.state.pinot, app.state.tables, settings))
         yield
+        await app.state.live.close()
         app.state.pinot.close()
 
     app = FastAPI(
@@ -36,8 +57,12 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         lifespan=lifespan,
         redirect_slashes=False,  # `/metrics/products/` is not a product: 404, not a redirect
     )
-    for router in (health, active_users, products, sessions, revenue, funnel, data_quality):
-        app.include_router(router.router)
+    for module in (
+        *(health, summary, live, active_users, event_types, revenue, products, categories, funnel),
+        *(sessions, customers, page_views, data_quality, dimensions, kafka, reference),
+    ):
+        app.include_router(module.router)
+    dashboard.mount(app)
     errors.install(app)
     return app
 

@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from core.metrics import ProductMinute, SessionSummary
+from core.metrics import DeadLetter, ProductMinute, SessionSummary
 
 
 def _doc(model: type[BaseModel], name: str) -> str | None:
@@ -169,6 +169,200 @@ class QualityPoint(BaseModel):
 
 class QualitySeries(Series[QualityPoint]):
     pass
+
+
+class Totals(BaseModel):
+    """Totals over a range (the dashboard's KPI tiles and the reference Kibana metrics)."""
+
+    events: int = Field(description="accepted events")
+    page_views: int
+    product_views: int
+    add_to_carts: int
+    purchases: int = Field(description="purchase events (order lines)")
+    orders: int = Field(description="distinct order_id")
+    units: int = Field(description="SUM(quantity) of purchases")
+    revenue: float = Field(description="SUM(total_amount) of purchases")
+    active_users: int = Field(description="COUNT(DISTINCT user_id) over the whole range")
+    sessions: int = Field(description="COUNT(DISTINCT session_id) over the whole range")
+    customers: int = Field(description="COUNT(DISTINCT user_id) of purchases")
+    unique_products_viewed: int = Field(description="COUNT(DISTINCT product_id) of product views")
+    average_sale_price: float | None = Field(description="revenue / units: the mean price paid per unit sold")
+    average_order_value: float | None = Field(description="revenue / orders")
+    conversion: float | None = Field(
+        description="sessions with a purchase / sessions with a product view (as the funnel's overall)"
+    )
+
+
+class Summary(BaseModel):
+    meta: Meta
+    data: Totals
+    previous: Totals | None = Field(
+        default=None, description="the period just before (compare=previous_period)"
+    )
+
+
+class EventTypesPoint(BaseModel):
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
+    page_view: int
+    product_view: int
+    add_to_cart: int
+    purchase: int
+    events: int = Field(description="all accepted events in the bucket")
+
+
+class EventTypesSeries(Series[EventTypesPoint]):
+    pass
+
+
+class CategoryRank(BaseModel):
+    rank: int
+    product_category: str
+    products: int = Field(description="distinct products of the category with events in the range")
+    views: int
+    add_to_carts: int
+    purchases: int
+    units: int
+    revenue: float
+
+
+class CategoryRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    data: list[CategoryRank]
+
+
+class DeadLetterRow(BaseModel):
+    source_partition: int
+    source_offset: int
+    source_timestamp: int = Field(description="the Kafka record timestamp (epoch ms)")
+    reason: str = Field(description=_doc(DeadLetter, "reason"))
+    reason_code: str = Field(description=_doc(DeadLetter, "reason_code"))
+    reason_field: str | None = Field(description=_doc(DeadLetter, "reason_field"))
+    payload: str | None = Field(
+        description="the payload as stored (see payload_encoding), cut to `payload_chars`"
+    )
+    payload_truncated: bool = Field(
+        description="whether `payload` was cut (`rta tail` shows the whole record)"
+    )
+    payload_encoding: str | None = Field(description=_doc(DeadLetter, "payload_encoding"))
+    payload_bytes: int | None = Field(description=_doc(DeadLetter, "payload_bytes"))
+
+
+class DeadLetterPage(BaseModel):
+    meta: Meta
+    total: int = Field(description="dead letters in the range (with the reason_code filter), over all pages")
+    limit: int
+    offset: int
+    data: list[DeadLetterRow] = Field(description="newest first (by arrival), then by partition and offset")
+
+
+class HourOfDay(BaseModel):
+    hour: int = Field(ge=0, le=23, description="local hour of `tz`, 0-23")
+    page_views: int
+
+
+class HourOfDayProfile(BaseModel):
+    meta: Meta
+    data: list[HourOfDay] = Field(description="24 rows, hour 0 to 23, zeros included")
+
+
+class LocationRank(BaseModel):
+    rank: int
+    location: str
+    users: int = Field(description="distinct users with any event there")
+    customers: int = Field(description="distinct users with a purchase there")
+    orders: int = Field(description="distinct order_id")
+    revenue: float
+
+
+class LocationRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    data: list[LocationRank]
+
+
+class OrderCount(BaseModel):
+    orders: int = Field(ge=1, description="orders placed in the range")
+    customers: int = Field(description="customers who placed exactly that many")
+
+
+class OrderFrequency(BaseModel):
+    meta: Meta
+    customers: int = Field(description="customers with at least one order in the range")
+    complete: bool = Field(description="false when more customers bought than Pinot groups (100,000)")
+    data: list[OrderCount] = Field(description="orders = 1 .. the most any customer placed, zeros included")
+
+
+class Dimensions(BaseModel):
+    """Values seen in the range, for filter pickers (at most `limit` per dimension, sorted)."""
+
+    meta: Meta
+    device_type: list[str]
+    os: list[str]
+    browser: list[str]
+    location: list[str]
+    product_category: list[str]
+
+
+class LivePoint(BaseModel):
+    bucket: Instant = Field(description="start of the minute (UTC)")
+    final: bool = Field(description="the watermark has passed the minute's end: no more updates expected")
+    active_users: int
+    sessions: int
+    events: int
+    page_view: int
+    product_view: int
+    add_to_cart: int
+    purchase: int
+    revenue: float
+    orders: int
+    accepted: int = Field(description="events that arrived in the minute (Kafka record time)")
+    late: int
+    dead_lettered: int
+
+
+class LiveSnapshot(BaseModel):
+    """One push of `/metrics/stream`: the newest minutes and how fresh they are."""
+
+    generated_at: Instant
+    as_of: Instant | None = Field(description="end of the newest closed minute (as in every route's meta)")
+    behind_s: float | None = Field(description="seconds between as_of and generated_at")
+    newest_event: Instant | None = Field(description="the newest event time queryable")
+    data: list[LivePoint] = Field(description="the newest minutes, oldest first; the last may be open")
+
+
+class PartitionState(BaseModel):
+    partition: int
+    start_offset: int = Field(description="the oldest retained offset")
+    end_offset: int = Field(description="the next offset to be written")
+    lag: dict[str, int] = Field(description="consumer group -> records behind end_offset (committed offsets)")
+
+
+class TopicState(BaseModel):
+    topic: str
+    partitions: list[PartitionState]
+
+
+class Topics(BaseModel):
+    bootstrap: str
+    data: list[TopicState]
+
+
+class TopicRecord(BaseModel):
+    partition: int
+    offset: int
+    timestamp: int | None = Field(description="the record timestamp (epoch ms)")
+    key: str | None
+    value: str = Field(description="the value, pretty-printed when it is JSON")
+
+
+class TopicRecords(BaseModel):
+    topic: str
+    data: list[TopicRecord] = Field(description="the newest committed records of each partition")
 
 
 class Check(BaseModel):

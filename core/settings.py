@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     api_port: Port = 8000
     api_cache_ttl_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     """How long the API reuses a Pinot answer to the same query (0 = never): bounds staleness."""
+    api_live_interval_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
+    """How often `/metrics/stream` pushes the newest minutes (one computation per filter set, shared)."""
+    api_live_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    """How many of the newest minutes each push carries."""
+    api_live_max_feeds: Annotated[int, Field(ge=1, le=10_000)] = 64
+    """Distinct filter sets streamed at once; a client asking for one more gets a 503."""
 
     demo_rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
     """Events/s the demo's generator sends (`make demo`)."""

@@ -419,3 +419,254 @@ def newest_event_time(pinot: Queryable, t: Tables) -> int | None:
     """The newest event time queryable (epoch ms), or None when there are no events."""
     value = float(pinot.rows(f"SELECT MAX(event_timestamp) AS t FROM {identifier(t.events)}")[0]["t"])
     return int(value) if value > 0 and value != float("inf") else None
+
+
+def _count_if(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "purchase")
+
+
+def event_types(
+    pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters
+) -> dict[int, dict[str, int]]:
+    """bucket start -> events of each type and in all."""
+    params = _span(edges)
+    where = _where(filters, params, events=True)
+    counts = ", ".join(f"{_count_if(f'event_type = {literal(e)}')} AS {e}" for e in EVENT_TYPES)
+    rows = pinot.rows(
+        f"SELECT {bucket_sql('event_timestamp', edges)} AS bucket, {counts}, COUNT(*) AS events"
+        f" FROM {identifier(t.events)} WHERE event_timestamp >= :start AND event_timestamp < :end{where}"
+        " GROUP BY bucket LIMIT 100000",
+        params,
+    )
+    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
+
+
+def totals(pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters) -> dict[str, Any]:
+    """Counts, distinct counts and sums over [start, end) (see api.schemas.Totals)."""
+    params: dict[str, Value] = {"start": start, "end": end}
+    where = _where(filters, params, events=True)
+    span = f"event_timestamp >= :start AND event_timestamp < :end{where}"
+    table = identifier(t.events)
+    counts = ", ".join(f"{_count_if(f'event_type = {literal(e)}')} AS {e}" for e in EVENT_TYPES)
+    # Pinot 0.11 has no FILTER clause: one query per distinct count that needs its own condition.
+    everything = pinot.rows(
+        f"SELECT COUNT(*) AS events, {counts}, DISTINCTCOUNT(user_id) AS active_users,"
+        f" DISTINCTCOUNT(session_id) AS sessions FROM {table} WHERE {span}",
+        params,
+    )
+    bought = pinot.rows(
+        "SELECT DISTINCTCOUNT(order_id) AS orders, DISTINCTCOUNT(user_id) AS customers,"
+        " DISTINCTCOUNT(session_id) AS sessions, SUM(quantity) AS units, SUM(total_amount) AS revenue"
+        f" FROM {table} WHERE event_type = 'purchase' AND {span}",
+        params,
+    )
+    viewed = pinot.rows(
+        "SELECT DISTINCTCOUNT(product_id) AS products, DISTINCTCOUNT(session_id) AS sessions"
+        f" FROM {table} WHERE event_type = 'product_view' AND {span}",
+        params,
+    )
+    a, b, v = (rows[0] if rows else {} for rows in (everything, bought, viewed))
+    n = {k: int(a.get(k) or 0) for k in ("events", *EVENT_TYPES, "active_users", "sessions")}
+    # An aggregate over no rows: Pinot 0.11 answers SUM with -Infinity/0 and DISTINCTCOUNT with 0.
+    purchases = n["purchase"]
+    orders = int(b.get("orders") or 0) if purchases else 0
+    units = int(b.get("units") or 0) if purchases else 0
+    revenue = float(b.get("revenue") or 0.0) if purchases else 0.0
+    viewing_sessions = int(v.get("sessions") or 0) if n["product_view"] else 0
+    return {
+        "events": n["events"],
+        "page_views": n["page_view"],
+        "product_views": n["product_view"],
+        "add_to_carts": n["add_to_cart"],
+        "purchases": purchases,
+        "orders": orders,
+        "units": units,
+        "revenue": revenue,
+        "active_users": n["active_users"] if n["events"] else 0,
+        "sessions": n["sessions"] if n["events"] else 0,
+        "customers": int(b.get("customers") or 0) if purchases else 0,
+        "unique_products_viewed": int(v.get("products") or 0) if n["product_view"] else 0,
+        "average_sale_price": revenue / units if units else None,
+        "average_order_value": revenue / orders if orders else None,
+        "conversion": (int(b.get("sessions") or 0) if purchases else 0) / viewing_sessions
+        if viewing_sessions
+        else None,
+    }
+
+
+CATEGORY_SORTS = ("revenue", "views", "add_to_carts", "purchases", "units")
+
+
+def top_categories(
+    pinot: Queryable,
+    t: Tables,
+    start: datetime,
+    end: datetime,
+    filters: Filters,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Categories offset + 1 .. offset + limit ranked by `sort` over [start, end), ties by name."""
+    if sort not in CATEGORY_SORTS:
+        raise ValueError(f"unknown sort {sort}")
+    source = _product_source(t, filters)
+    params: dict[str, Value] = {"start": start, "end": end, "n": offset + limit}
+    where = source.where(filters, params)
+    sums = {k: v for k, v in source.sums.items() if k in CATEGORY_SORTS}
+    aggregates = ", ".join(f"{expr} AS {name}" for name, expr in sums.items())
+    col = source.time_column
+    rows = pinot.rows(
+        f"SELECT product_category, DISTINCTCOUNT(product_id) AS products, {aggregates}"
+        f" FROM {identifier(source.table)} WHERE {col} >= :start AND {col} < :end{where}"
+        f" GROUP BY product_category ORDER BY {identifier(sort)} DESC, product_category LIMIT :n",
+        params,
+    )
+    return [
+        {k: float(v) if k == "revenue" else v if k == "product_category" else int(v) for k, v in r.items()}
+        for r in page(rows, offset, limit)
+    ]
+
+
+def dead_letters(
+    pinot: Queryable,
+    t: Tables,
+    start: datetime,
+    end: datetime,
+    reason_code: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Dead letters that arrived in [start, end), newest first (then partition, offset descending); and
+    how many in all."""
+    params: dict[str, Value] = {"start": start, "end": end}
+    where = "source_timestamp >= :start AND source_timestamp < :end"
+    if reason_code is not None:
+        where += " AND reason_code = :code"
+        params["code"] = reason_code
+    table = identifier(t.dead_letters)
+    total = pinot.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)
+    count = int(total[0]["n"]) if total else 0
+    # The order as keys first (offset + limit small rows), then the page's rows with their payloads.
+    order = pinot.rows(
+        f"SELECT source_partition, source_offset, source_timestamp FROM {table} WHERE {where}"
+        " ORDER BY source_timestamp DESC, source_partition DESC, source_offset DESC LIMIT :n",
+        {**params, "n": offset + limit},
+    )
+    keys = [(int(r["source_partition"]), int(r["source_offset"])) for r in page(order, offset, limit)]
+    if not keys:
+        return count, []
+    names: dict[str, Value] = {}
+    for i, (partition, source_offset) in enumerate(keys):
+        names[f"p{i}"], names[f"o{i}"] = partition, source_offset
+    match = " OR ".join(f"(source_partition = :p{i} AND source_offset = :o{i})" for i in range(len(keys)))
+    rows = pinot.rows(
+        "SELECT source_partition, source_offset, source_timestamp, reason, reason_code, reason_field,"
+        f" payload, payload_encoding, payload_bytes FROM {table} WHERE {match} LIMIT :n",
+        {**names, "n": len(keys)},
+    )
+    by_key = {(int(r["source_partition"]), int(r["source_offset"])): r for r in rows}
+    return count, [by_key[k] for k in keys if k in by_key]
+
+
+def page_views_by_hour(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters) -> dict[int, int]:
+    """Hourly bucket start -> page views (the caller folds buckets into local hours of the day)."""
+    params = _span(edges)
+    where = _where(filters, params, events=True)
+    rows = pinot.rows(
+        f"SELECT {bucket_sql('event_timestamp', edges)} AS bucket, COUNT(*) AS n FROM {identifier(t.events)}"
+        f" WHERE event_type = 'page_view' AND event_timestamp >= :start AND event_timestamp < :end{where}"
+        " GROUP BY bucket LIMIT 100000",
+        params,
+    )
+    return {int(r["bucket"]): int(r["n"]) for r in rows}
+
+
+LOCATION_SORTS = ("revenue", "users", "customers", "orders")
+MAX_GROUPS = 100_000
+"""Pinot's default numGroupsLimit: a GROUP BY keeps at most this many groups per server."""
+
+
+def locations(
+    pinot: Queryable,
+    t: Tables,
+    start: datetime,
+    end: datetime,
+    filters: Filters,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Per location: distinct users, distinct customers, orders and revenue; ranked by `sort`, ties by
+    location. Two GROUP BYs (all events, purchases) merged here: locations are few."""
+    if sort not in LOCATION_SORTS:
+        raise ValueError(f"unknown sort {sort}")
+    params: dict[str, Value] = {"start": start, "end": end}
+    where = _where(filters, params, events=True)
+    span = f"event_timestamp >= :start AND event_timestamp < :end{where}"
+    table = identifier(t.events)
+    users = pinot.rows(
+        f"SELECT location, DISTINCTCOUNT(user_id) AS users FROM {table} WHERE {span}"
+        f" GROUP BY location LIMIT {MAX_GROUPS}",
+        params,
+    )
+    bought = pinot.rows(
+        "SELECT location, DISTINCTCOUNT(user_id) AS customers, DISTINCTCOUNT(order_id) AS orders,"
+        f" SUM(total_amount) AS revenue FROM {table} WHERE event_type = 'purchase' AND {span}"
+        f" GROUP BY location LIMIT {MAX_GROUPS}",
+        params,
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for r in users:
+        out[str(r["location"])] = {"location": str(r["location"]), "users": int(r["users"])}
+    for r in bought:
+        row = out.setdefault(str(r["location"]), {"location": str(r["location"]), "users": 0})
+        row.update(customers=int(r["customers"]), orders=int(r["orders"]), revenue=float(r["revenue"]))
+    for row in out.values():
+        for name, zero in (("customers", 0), ("orders", 0), ("revenue", 0.0)):
+            row.setdefault(name, zero)  # a location where nobody bought
+    ranked = sorted(out.values(), key=lambda r: (-r[sort], r["location"]))
+    return page(ranked, offset, limit)
+
+
+def orders_per_customer(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters
+) -> tuple[dict[int, int], bool]:
+    """orders placed -> customers who placed that many in [start, end); and whether every customer was
+    counted (False when more than MAX_GROUPS customers bought: Pinot keeps that many groups)."""
+    params: dict[str, Value] = {"start": start, "end": end}
+    where = _where(filters, params, events=True)
+    rows = pinot.rows(
+        f"SELECT user_id, DISTINCTCOUNT(order_id) AS orders FROM {identifier(t.events)}"
+        f" WHERE event_type = 'purchase' AND event_timestamp >= :start AND event_timestamp < :end{where}"
+        f" GROUP BY user_id LIMIT {MAX_GROUPS}",
+        params,
+    )
+    histogram: dict[int, int] = {}
+    for r in rows:
+        n = int(r["orders"])
+        histogram[n] = histogram.get(n, 0) + 1
+    return histogram, len(rows) < MAX_GROUPS
+
+
+DIMENSIONS = ("device_type", "os", "browser", "location", "product_category")
+
+
+def dimension_values(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, limit: int
+) -> dict[str, list[str]]:
+    """Each filter dimension's values seen in [start, end) (events that carry it), at most `limit`, sorted."""
+    out: dict[str, list[str]] = {}
+    for name in DIMENSIONS:
+        guard = present(name)
+        rows = pinot.rows(
+            f"SELECT {identifier(name)} AS v, COUNT(*) AS n FROM {identifier(t.events)}"
+            f" WHERE event_timestamp >= :start AND event_timestamp < :end{f' AND {guard}' if guard else ''}"
+            f" GROUP BY {identifier(name)} ORDER BY {identifier(name)} LIMIT :n",
+            {"start": start, "end": end, "n": limit},
+        )
+        out[name] = [str(r["v"]) for r in rows]
+    return out

@@ -29,6 +29,8 @@ def api_spec(settings: Settings) -> ProcessSpec:
             "--port",
             str(settings.port(settings.api_port)),
             "--no-access-log",
+            "--timeout-graceful-shutdown",  # live streams never end by themselves: don't wait on them
+            "3",
         ],
         log_file=settings.run_dir / "logs" / "api.log",
         cwd=REPO_ROOT,

@@ -1,6 +1,8 @@
-"""Idempotent, cached set-up: virtualenv with the project, then the engines' jars from Maven Central.
+"""Idempotent, cached set-up: virtualenv with the project, the engines' jars from Maven Central, the
+dashboard's libraries from npm.
 
-Run as `python3 -m stack.bootstrap` (what `make setup` does). Standard library only: it runs before
+Run as `python3 -m stack.bootstrap` (what `make setup` does; `--browser` also installs Chromium for the
+browser tests, what `make test` does). Standard library only: it runs before
 the virtualenv exists. Each step leaves a stamp naming exactly what it installed, so a second run is
 a no-op and a version bump in pyproject.toml redoes only the affected step.
 """
@@ -117,6 +119,51 @@ def ensure_jars(component: str, java_home: Path) -> None:
         out.rename(target)
 
 
+DASHBOARD_DIR = REPO_ROOT / "api" / "dashboard"
+BROWSER = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+BROWSER_PACKAGES = ("chromium", "chromium-driver")  # Debian's; a browser a tool downloads can't be fetched
+
+
+def ensure_dashboard_assets() -> None:
+    """The dashboard's front-end libraries, `npm ci` from api/dashboard/package-lock.json (pinned, with
+    integrity hashes); served by the API from node_modules, so the page needs no network at run time."""
+    lock = DASHBOARD_DIR / "package-lock.json"
+    stamp = DASHBOARD_DIR / "node_modules" / ".rta-installed"
+    digest = _digest(lock)
+    if _stamp_ok(stamp, digest):
+        _log(f"dashboard libraries up to date ({stamp.parent})")
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("[setup] npm is not on PATH; install Node.js 18+ with npm (Debian: apt-get install npm).")
+    _log("installing the dashboard's libraries from the npm registry (npm ci)")
+    subprocess.run(
+        [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=DASHBOARD_DIR,
+        check=True,
+    )
+    stamp.write_text(digest + "\n")
+
+
+def ensure_browser() -> None:
+    """Debian's Chromium and ChromeDriver for the browser tests, installed with apt-get when missing."""
+    if all(p.exists() for p in BROWSER):
+        _log(f"browser present ({', '.join(map(str, BROWSER))})")
+        return
+    apt = shutil.which("apt-get")
+    install = ["install", "-y", "--no-install-recommends", *BROWSER_PACKAGES]
+    if apt is None:
+        wanted = " and ".join(map(str, BROWSER))
+        sys.exit(f"[setup] the browser tests need {wanted} (Debian packages: {' '.join(BROWSER_PACKAGES)}).")
+    if os.geteuid() != 0:
+        sys.exit(f"[setup] the browser tests need Chromium; run as root: apt-get {' '.join(install)}")
+    _log(f"installing {' '.join(BROWSER_PACKAGES)} with apt-get (first time: a minute or two)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run([apt, *install], env=env, check=False).returncode != 0:
+        subprocess.run([apt, "update"], env=env, check=True)  # a stale package index names old versions
+        subprocess.run([apt, *install], env=env, check=True)
+
+
 def main() -> None:
     started = time.monotonic()
     try:
@@ -127,6 +174,9 @@ def main() -> None:
     ensure_venv()
     for component in ("kafka", "pinot", "flink-connectors", "udf"):
         ensure_jars(component, java_home)
+    ensure_dashboard_assets()
+    if "--browser" in sys.argv[1:]:
+        ensure_browser()
     _log(f"done in {time.monotonic() - started:.1f}s")
 
 

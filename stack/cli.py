@@ -14,7 +14,8 @@ from rich.table import Table
 
 from core.settings import get_settings
 from flink_jobs.pipeline import JOB_NAME
-from stack import inspect_kafka, provision, recovery
+from query import topics as kafka_topics
+from stack import provision, recovery
 from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
@@ -277,7 +278,7 @@ def topics(
         table.add_column(
             col, justify="right" if "offset" in col or col == "partition" else "left", overflow="fold"
         )
-    for p in inspect_kafka.describe(get_settings(), prefix):
+    for p in kafka_topics.describe(get_settings(), prefix):
         lag = ", ".join(f"{g}: {n:,}" for g, n in sorted(p.lag.items())) or "-"
         table.add_row(p.topic, str(p.partition), f"{p.start:,}", f"{p.end:,}", lag)
     console.print(table)
@@ -291,9 +292,9 @@ def tail_topic(
 ) -> None:
     """Print a topic's newest records as pretty JSON (and follow it with -f)."""
     try:
-        for partition, offset, text in inspect_kafka.tail(get_settings(), topic, last, follow):
-            console.print(f"[dim]{topic}[{partition}] @ {offset}[/dim]")
-            console.print(text, highlight=False, markup=False)
+        for r in kafka_topics.tail(get_settings(), topic, last, follow):
+            console.print(f"[dim]{topic}[{r.partition}] @ {r.offset}[/dim]")
+            console.print(r.value, highlight=False, markup=False)
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

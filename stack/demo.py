@@ -25,6 +25,8 @@ def curl_lines(settings: Settings) -> list[str]:
         f"curl -s '{api}/metrics/funnel?from=-1h&breakdown=device_type'",
         f"curl -s '{api}/metrics/sessions?from=-15m&sort=revenue&limit=3'",
         f"curl -s '{api}/metrics/data-quality?from=-15m'",
+        f"curl -s '{api}/metrics/summary?from=-1h&compare=previous_period'",
+        f"curl -s '{api}/metrics/dead-letters?from=-1h&limit=3'",
     ]
 
 
@@ -51,6 +53,7 @@ def main() -> None:
             " backlog (Flink dashboard), or the generator failed (`rta logs generator`)[/yellow]"
         )
     console.rule("[bold]rta: real-time analytics is live")
+    console.print(f"  [bold]Dashboard            {settings.api_url}/dashboard[/bold]")
     console.print(f"  API docs (OpenAPI)   {settings.api_url}/docs")
     console.print(f"  Flink dashboard      {settings.flink_rest_url}")
     console.print(f"  Pinot console        {settings.pinot_controller_url}")
@@ -58,6 +61,11 @@ def main() -> None:
     console.print(f"\nThe generator sends {settings.demo_rate:g} events/s. Try:")
     for line in curl_lines(settings):
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  curl -sN '{settings.api_url}/metrics/stream'   # the live push (Server-Sent Events), Ctrl-C",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print("\nStatus: .venv/bin/rta status    Logs: .venv/bin/rta logs api    Stop: make down")
 
 

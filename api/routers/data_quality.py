@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
-from api.params import CompareDep, RangeDep
-from api.schemas import QualityPoint, QualitySeries
+from api.params import CompareDep, PageDep, RangeDep, SpanDep
+from api.schemas import DeadLetterPage, DeadLetterRow, QualityPoint, QualitySeries
 from api.timerange import TimeRange
+from core.contract import Code
 from query import analytics
 
 router = APIRouter(prefix="/metrics", tags=["data quality"])
@@ -26,3 +29,47 @@ def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> Qu
     previous = _series(ctx, r.previous()) if compare else None
     source = f"{ctx.tables.events}, {ctx.tables.dead_letters}"
     return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
+
+
+@router.get("/dead-letters", responses=METRIC_RESPONSES)
+def dead_letters(
+    ctx: ContextDep,
+    r: SpanDep,
+    page: PageDep,
+    reason_code: Annotated[Code | None, Query(description="only dead letters of this reason")] = None,
+    payload_chars: Annotated[
+        int, Query(ge=0, le=180_000, description="characters of each payload to return")
+    ] = 2000,
+) -> DeadLetterPage:
+    """The dead letters that arrived in the range, newest first: where each record was and why it failed."""
+    timer = Timer()
+    code = reason_code.value if reason_code else None
+    total, rows = analytics.dead_letters(ctx.pinot, ctx.tables, r.start, r.end, code, page.limit, page.offset)
+    data = []
+    for row in rows:
+        payload = row["payload"]
+        if row.get("payload_encoding") in (None, "null") and payload == "null":
+            payload = None  # stored as Pinot's default for an absent value: an empty record
+        data.append(
+            DeadLetterRow(
+                source_partition=int(row["source_partition"]),
+                source_offset=int(row["source_offset"]),
+                source_timestamp=int(row["source_timestamp"]),
+                reason=row["reason"],
+                reason_code=row["reason_code"],
+                reason_field=None if row["reason_field"] in (None, "null") else row["reason_field"],
+                payload=None if payload is None else payload[:payload_chars],
+                payload_truncated=payload is not None and len(payload) > payload_chars,
+                payload_encoding=None
+                if row["payload_encoding"] in (None, "null")
+                else row["payload_encoding"],
+                payload_bytes=None if row["payload_bytes"] is None else int(row["payload_bytes"]),
+            )
+        )
+    return DeadLetterPage(
+        meta=meta(r, timer, ctx.tables.dead_letters, ctx, series=False),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        data=data,
+    )

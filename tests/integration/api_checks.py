@@ -4,14 +4,18 @@ accepted events (tests/support/oracle.py): the numbers must survive the trip thr
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from core.events import AddToCart, BaseEvent, ProductView, Purchase, to_epoch_millis
+from api.deps import Context
+from api.routers.live import snapshot
+from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
+from query.analytics import Filters
 from tests.support.oracle import Expected
 
 HOUR, MINUTE = 3_600_000, 60_000
@@ -51,10 +55,15 @@ def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
     return body
 
 
+def whole_hours(want: Expected) -> dict[str, str]:
+    """`from` / `to` of the whole UTC hours around every event time and arrival time."""
+    times = [_time(e) for e in want.accepted] + [*want.arrival_ms.values(), *want.dead_letter_arrival_ms]
+    lo, hi = min(times) - min(times) % HOUR, max(times) - max(times) % HOUR + HOUR
+    return {"from": _iso(lo), "to": _iso(hi)}
+
+
 def assert_api_serves(client: TestClient, want: Expected) -> None:
-    times = [_time(e) for e in want.accepted] + list(want.arrival_ms.values())
-    lo, hi = min(times) - min(times) % HOUR, max(times) - max(times) % HOUR + HOUR  # whole hours
-    span = {"from": _iso(lo), "to": _iso(hi)}
+    span = whole_hours(want)
     _active_users(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
@@ -186,3 +195,252 @@ def _sessions(client: TestClient, want: Expected, span: dict[str, str]) -> None:
     assert body["total"] == per_user[user]
     assert len(body["data"]) == 1
     assert client.get("/metrics/sessions/no-such-session").status_code == 404
+
+
+# The dashboard's routes -----------------------------------------------------------------------------
+
+
+def oracle_totals(events: list[BaseEvent]) -> dict[str, Any]:
+    """api.schemas.Totals over `events`, in plain Python."""
+    purchases = [e for e in events if isinstance(e, Purchase)]
+    views = [e for e in events if isinstance(e, ProductView)]
+    revenue = sum(e.total_amount for e in purchases)
+    units = sum(e.quantity for e in purchases)
+    orders = len({e.order_id for e in purchases})
+    viewing = len({e.session_id for e in views})
+    return {
+        "events": len(events),
+        "page_views": sum(isinstance(e, PageView) for e in events),
+        "product_views": len(views),
+        "add_to_carts": sum(isinstance(e, AddToCart) for e in events),
+        "purchases": len(purchases),
+        "orders": orders,
+        "units": units,
+        "revenue": revenue,
+        "active_users": len({e.user_id for e in events}),
+        "sessions": len({e.session_id for e in events}),
+        "customers": len({e.user_id for e in purchases}),
+        "unique_products_viewed": len({e.product_id for e in views}),
+        "average_sale_price": revenue / units if units else None,
+        "average_order_value": revenue / orders if orders else None,
+        "conversion": len({e.session_id for e in purchases}) / viewing if viewing else None,
+    }
+
+
+def assert_totals(got: dict[str, Any], want: dict[str, Any]) -> None:
+    for name, value in want.items():
+        if isinstance(value, float) or value is None:
+            assert _close(got[name], value), (name, got[name], value)
+        else:
+            assert got[name] == value, (name, got[name], value)
+
+
+def assert_dashboard_routes_serve(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    """Every route the dashboard's panels read, against the oracle."""
+    _summary(client, want, span)
+    _event_types(client, want, span)
+    _categories(client, want, span)
+    _dead_letters(client, want, span)
+    _hour_of_day(client, want, span)
+    _locations(client, want, span)
+    _order_frequency(client, want, span)
+    _dimensions(client, want, span)
+    _pages(client, want, span)
+    _previous_period(client, want)
+    _live_snapshot(client, want)
+
+
+def _summary(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/summary", **span, compare="previous_period")
+    assert_totals(body["data"], oracle_totals(want.accepted))
+    assert_totals(body["previous"], oracle_totals([]))  # nothing before the test's traffic
+    mobile = [e for e in want.accepted if e.device_type == "mobile"]
+    assert_totals(
+        _get(client, "/metrics/summary", **span, device_type="mobile")["data"], oracle_totals(mobile)
+    )
+
+
+def _event_types(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/events", **span)
+    minutes = _by_bucket(want.accepted, MINUTE, _time)
+    assert len(body["data"]) == (_ms(span["to"]) - _ms(span["from"])) // MINUTE
+    for point in body["data"]:
+        group = minutes.get(_ms(point["bucket"]), [])
+        assert point["events"] == len(group)
+        for etype in ("page_view", "product_view", "add_to_cart", "purchase"):
+            assert point[etype] == sum(e.event_type == etype for e in group), (point["bucket"], etype)
+    assert sum(p["events"] for p in body["data"]) == len(want.accepted)
+
+
+def _categories(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    totals: dict[str, dict[str, Any]] = {}
+    for e in want.accepted:
+        if not isinstance(e, ProductView | AddToCart | Purchase):
+            continue
+        t = totals.setdefault(
+            e.product_category, {"products": set(), "views": 0, "purchases": 0, "revenue": 0.0}
+        )
+        t["products"].add(e.product_id)
+        t["views"] += isinstance(e, ProductView)
+        if isinstance(e, Purchase):
+            t["purchases"] += 1
+            t["revenue"] += e.total_amount
+    body = _get(client, "/metrics/categories", **span, sort="revenue", limit=1000)
+    ranked = sorted(totals, key=lambda c: (-totals[c]["revenue"], c))
+    assert [c["product_category"] for c in body["data"]] == ranked
+    for c in body["data"]:
+        t = totals[c["product_category"]]
+        assert (c["products"], c["views"], c["purchases"]) == (len(t["products"]), t["views"], t["purchases"])
+        assert _close(c["revenue"], t["revenue"])
+    assert [c["rank"] for c in body["data"]] == list(range(1, len(ranked) + 1))
+
+
+def _dead_letters(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/dead-letters", **span, limit=1000, payload_chars=40)
+    assert body["total"] == len(want.dead_letters)
+    got = {(d["source_partition"], d["source_offset"]): d for d in body["data"]}
+    assert set(got) == want.dead_letters
+    for key, (code, field) in want.dead_letter_reasons.items():
+        assert (got[key]["reason_code"], got[key]["reason_field"]) == (code, field), key
+    times = [(d["source_timestamp"], d["source_partition"], d["source_offset"]) for d in body["data"]]
+    assert times == sorted(times, reverse=True)  # newest first
+    assert all(d["payload"] is None or len(d["payload"]) <= 40 for d in body["data"])
+    assert any(d["payload_truncated"] for d in body["data"])
+    code, _ = next(iter(want.dead_letter_reasons.values()))
+    some = _get(client, "/metrics/dead-letters", **span, reason_code=code, limit=2)
+    assert some["total"] == sum(c == code for c, _ in want.dead_letter_reasons.values())
+    assert len(some["data"]) == min(2, some["total"])
+
+
+def _hour_of_day(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    for zone in ("UTC", "Asia/Kathmandu"):  # +05:45: a local hour is not a UTC hour
+        body = _get(client, "/metrics/page-views/hour-of-day", **span, tz=zone)
+        counts = [0] * 24
+        for e in want.accepted:
+            if isinstance(e, PageView):
+                counts[datetime.fromtimestamp(_time(e) / 1000, tz=ZoneInfo(zone)).hour] += 1
+        assert [h["hour"] for h in body["data"]] == list(range(24))
+        assert [h["page_views"] for h in body["data"]] == counts, zone
+
+
+def _locations(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    rows: dict[str, dict[str, Any]] = {}
+    for e in want.accepted:
+        r = rows.setdefault(e.location, {"users": set(), "customers": set(), "orders": set(), "revenue": 0.0})
+        r["users"].add(e.user_id)
+        if isinstance(e, Purchase):
+            r["customers"].add(e.user_id)
+            r["orders"].add(e.order_id)
+            r["revenue"] += e.total_amount
+    body = _get(client, "/metrics/customers/locations", **span, sort="customers", limit=1000)
+    ranked = sorted(rows, key=lambda loc: (-len(rows[loc]["customers"]), loc))
+    assert [r["location"] for r in body["data"]] == ranked
+    for r in body["data"]:
+        w = rows[r["location"]]
+        assert (r["users"], r["customers"], r["orders"]) == (
+            len(w["users"]),
+            len(w["customers"]),
+            len(w["orders"]),
+        )
+        assert _close(r["revenue"], w["revenue"])
+
+
+def _order_frequency(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    orders: dict[str, set[str]] = defaultdict(set)
+    for e in want.accepted:
+        if isinstance(e, Purchase):
+            orders[e.user_id].add(e.order_id)
+    histogram = Counter(len(o) for o in orders.values())
+    body = _get(client, "/metrics/customers/order-frequency", **span)
+    assert body["complete"] is True
+    assert body["customers"] == len(orders)
+    assert [(b["orders"], b["customers"]) for b in body["data"]] == [
+        (n, histogram.get(n, 0)) for n in range(1, max(histogram) + 1)
+    ]
+
+
+def _dimensions(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/dimensions", **span)
+    for name in ("device_type", "os", "browser", "location"):
+        assert body[name] == sorted({getattr(e, name) for e in want.accepted}), name
+    categories = {
+        e.product_category for e in want.accepted if isinstance(e, ProductView | AddToCart | Purchase)
+    }
+    assert body["product_category"] == sorted(categories)
+
+
+def _pages(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+    """The second page of each ranking is the oracle's ranking from offset on, for every sort."""
+    for sort in ("views", "add_to_carts", "purchases", "units", "revenue"):
+        full = _get(client, "/metrics/categories", **span, sort=sort, limit=1000)["data"]
+        second = _get(client, "/metrics/categories", **span, sort=sort, limit=2, offset=2)["data"]
+        assert second == [{**c} for c in full[2:4]], sort
+        values = [c[sort] for c in full]
+        assert values == sorted(values, reverse=True), sort
+        totals: dict[str, float] = defaultdict(float)
+        for e in want.accepted:
+            if isinstance(e, ProductView | AddToCart | Purchase):
+                totals[e.product_category] += {
+                    "views": isinstance(e, ProductView),
+                    "add_to_carts": isinstance(e, AddToCart),
+                    "purchases": isinstance(e, Purchase),
+                    "units": e.quantity if isinstance(e, Purchase) else 0,
+                    "revenue": e.total_amount if isinstance(e, Purchase) else 0.0,
+                }[sort]
+        for c in full:
+            assert _close(c[sort], totals[c["product_category"]]), (sort, c)
+    for sort in ("revenue", "users", "customers", "orders"):
+        full = _get(client, "/metrics/customers/locations", **span, sort=sort, limit=1000)["data"]
+        second = _get(client, "/metrics/customers/locations", **span, sort=sort, limit=3, offset=3)["data"]
+        assert second == full[3:6], sort
+    everything = _get(client, "/metrics/dead-letters", **span, limit=1000, payload_chars=0)["data"]
+    middle = _get(client, "/metrics/dead-letters", **span, limit=2, offset=3, payload_chars=0)["data"]
+    assert middle == everything[3:5]
+
+
+def _previous_period(client: TestClient, want: Expected) -> None:
+    """A closed range whose previous period holds events too: both equal the oracle over their minutes."""
+    last = max(_time(e) for e in want.accepted)
+    end = last - last % MINUTE  # the minute before the newest event's: closed, and every event before it
+    start = end - MINUTE
+    body = _get(
+        client, "/metrics/summary", **{"from": _iso(start), "to": _iso(end)}, compare="previous_period"
+    )
+    assert_totals(body["data"], oracle_totals([e for e in want.accepted if start <= _time(e) < end]))
+    before = [e for e in want.accepted if start - MINUTE <= _time(e) < start]
+    assert before  # the check means something
+    assert_totals(body["previous"], oracle_totals(before))
+
+
+def _live_snapshot(client: TestClient, want: Expected) -> None:
+    """What /metrics/stream pushes (api.routers.live.snapshot), minute by minute, against the oracle."""
+    state = client.app.state  # type: ignore[attr-defined]
+    ctx = Context(state.pinot, state.tables, state.settings)
+    newest = max(_time(e) for e in want.accepted)
+    snap = snapshot(ctx, Filters(), datetime.fromtimestamp(newest / 1000, tz=UTC))
+    closed = newest - state.settings.watermark_delay_s * 1000
+    closed -= closed % MINUTE
+    assert snap.as_of is not None
+    assert to_epoch_millis(snap.as_of) == closed
+    by_minute = _by_bucket(want.accepted, MINUTE, _time)
+    arrivals: dict[int, list[str]] = defaultdict(list)
+    for event_id, ms in want.arrival_ms.items():
+        arrivals[ms - ms % MINUTE].append(event_id)
+    dead = Counter(ms - ms % MINUTE for ms in want.dead_letter_arrival_ms)
+    assert len(snap.data) == state.settings.api_live_minutes
+    for point in snap.data:
+        b = to_epoch_millis(point.bucket)
+        group = by_minute.get(b, [])
+        purchases = [e for e in group if isinstance(e, Purchase)]
+        assert point.final == (b + MINUTE <= closed)
+        assert point.events == len(group)
+        assert point.active_users == len({e.user_id for e in group})
+        assert point.sessions == len({e.session_id for e in group})
+        for etype in ("page_view", "product_view", "add_to_cart", "purchase"):
+            assert getattr(point, etype) == sum(e.event_type == etype for e in group), (b, etype)
+        assert _close(point.revenue, sum(e.total_amount for e in purchases))
+        assert point.orders == len({e.order_id for e in purchases})
+        assert point.accepted == len(arrivals[b])
+        assert point.late == sum(i in want.late for i in arrivals[b])
+        assert point.dead_lettered == dead[b]
+    assert sum(p.events for p in snap.data) > 0

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import uvicorn
+from fastapi import FastAPI
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.serializer import DefaultSerializer, JsonSerializer
 
@@ -139,3 +145,37 @@ def reset_product_pipeline(settings: Settings) -> None:
     finally:
         admin.close()
     recovery.record_path(settings, JOB_NAME).unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def api_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """The app in uvicorn on a loopback port (a free one by default), in a thread; stopped afterwards."""
+    port = port or free_port()
+    # Streams (/metrics/stream) never end by themselves: stop waiting for them after a moment.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def health() -> int:
+        try:
+            return httpx.get(f"{url}/health", timeout=2.0).status_code
+        except httpx.HTTPError:
+            return 0
+
+    try:
+        poll_until(health, lambda status: status == 200, timeout_s=30, what="the API answering /health")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-import socket
 import subprocess
 import sys
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,17 +23,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from api.main import create_app
 from core.events import AddToCart, BaseEvent, ProductView, Purchase, to_epoch_millis
 from core.metrics import SessionSummary
 from core.settings import Settings
 from query.analytics import Tables
+from tests.integration.builders import api_server
 from tests.integration.e2e import assert_pinot_serves, raw_records, running_pipeline, send_all, traffic
 from tests.support.oracle import Expected, expected
-from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -53,36 +48,6 @@ class Served:
     url: str
     want: Expected
     span: dict[str, str]  # whole UTC hours around every event and arrival
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def api_server(app: FastAPI) -> Iterator[str]:
-    """The app in uvicorn on a free loopback port, in a thread; stopped afterwards."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def health() -> int:
-        try:
-            return httpx.get(f"{url}/health", timeout=2.0).status_code
-        except httpx.HTTPError:
-            return 0
-
-    try:
-        poll_until(health, lambda status: status == 200, timeout_s=30, what="the API answering /health")
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def _iso(ms: int) -> str:
@@ -462,7 +427,8 @@ def test_errors_are_4xx_naming_the_parameter_and_5xx_never_leak(served: Served) 
 @pytest.mark.timeout(3600)
 def test_schemathesis_finds_no_failure(served: Served, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every check, over 1,000 cases, against the live API. /ready is left out: its answer is about the
-    demo's Flink job (503 on this test stack by design), not about the API's contract."""
+    demo's Flink job (503 on this test stack by design), not about the API's contract; so is the endless
+    /metrics/stream (tests/integration/test_dashboard.py reads it)."""
     out = tmp_path_factory.mktemp("schemathesis")
     run = subprocess.run(
         [
@@ -477,6 +443,8 @@ def test_schemathesis_finds_no_failure(served: Served, tmp_path_factory: pytest.
             "120",
             "--exclude-path",
             "/ready",
+            "--exclude-path",
+            "/metrics/stream",  # an endless event stream; the dashboard tests read it
             "--seed",
             "20261129",
             "--request-timeout",

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from api.schemas import (
     ActiveUsersSeries,
+    DeadLetterPage,
     Funnel,
     Meta,
     ProductRanking,
@@ -24,13 +25,15 @@ from api.schemas import (
     Readiness,
     RevenueSeries,
     SessionPage,
+    Summary,
 )
 from core import topics
 from core.datasets import DATASETS
 from core.settings import Settings
 from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import FlinkRest
-from stack import demo, inspect_kafka, provision
+from query import topics as kafka_topics
+from stack import demo, provision
 from stack.apps import start_api
 from stack.process import Supervisor
 from tests.integration.builders import consume, reset_product_pipeline
@@ -51,7 +54,7 @@ def cleanup(settings: Settings) -> Iterator[None]:
 
 def _behind(settings: Settings, group: str, topic: str) -> dict[int, int | None]:
     """Records per partition of `topic` past the group's committed offset (None: nothing committed)."""
-    partitions = inspect_kafka.describe(settings, topic)
+    partitions = kafka_topics.describe(settings, topic)
     return {p.partition: p.lag.get(group) for p in partitions if p.topic == topic}
 
 
@@ -138,6 +141,8 @@ SHAPES: dict[str, type[BaseModel]] = {
     "/metrics/revenue": RevenueSeries,
     "/metrics/funnel": Funnel,
     "/metrics/data-quality": QualitySeries,
+    "/metrics/summary": Summary,
+    "/metrics/dead-letters": DeadLetterPage,
 }
 
 

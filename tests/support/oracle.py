@@ -33,6 +33,8 @@ class Expected:
     late: set[str] = field(default_factory=set)  # event_ids of accepted events flagged late
     arrival_ms: dict[str, int] = field(default_factory=dict)  # event_id -> record timestamp of the copy kept
     dead_letter_arrival_ms: list[int] = field(default_factory=list)
+    dead_letter_reasons: dict[tuple[int, int], tuple[str, str | None]] = field(default_factory=dict)
+    """(partition, offset) -> (reason_code, reason_field)"""
     active_users: list[ActiveUsersMinute] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
@@ -54,6 +56,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
         if not verdict.accepted:
             out.dead_letters.add((r.partition, r.offset))
             out.dead_letter_arrival_ms.append(r.timestamp_ms)
+            out.dead_letter_reasons[(r.partition, r.offset)] = (str(verdict.code), verdict.field)
             continue
         event = event_from(verdict, settings.naive_timestamp_zone)
         ts = to_epoch_millis(event.event_timestamp)

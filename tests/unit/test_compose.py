@@ -62,3 +62,10 @@ def test_services_wait_for_what_they_need_and_publish_on_loopback_only() -> None
     assert services["api"]["environment"]["RTA_PINOT_BROKER_HOST"] == "pinot-broker"
     for dockerfile in ("docker/app.Dockerfile", "docker/flink.Dockerfile"):
         assert Path(REPO_ROOT / dockerfile).is_file()
+
+
+def test_the_app_image_installs_the_dashboard_libraries_from_the_lock_file() -> None:
+    dockerfile = (REPO_ROOT / "docker" / "app.Dockerfile").read_text()
+    assert "COPY api/dashboard/package.json api/dashboard/package-lock.json" in dockerfile
+    assert "npm ci --omit=dev --ignore-scripts" in dockerfile
+    assert "/app/api/dashboard/node_modules" in dockerfile

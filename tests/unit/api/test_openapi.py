@@ -28,7 +28,27 @@ METRIC_ROUTES = [
     "/metrics/revenue",
     "/metrics/funnel",
     "/metrics/data-quality",
+    "/metrics/summary",
+    "/metrics/events",
+    "/metrics/categories",
+    "/metrics/dead-letters",
+    "/metrics/page-views/hour-of-day",
+    "/metrics/customers/locations",
+    "/metrics/customers/order-frequency",
+    "/metrics/dimensions",
 ]
+
+
+def test_every_route_is_checked_here_or_named_as_not_a_metric(spec: dict[str, Any]) -> None:
+    others = {
+        "/health",
+        "/ready",
+        "/time-zones",
+        "/metrics/stream",
+        "/kafka/topics",
+        "/kafka/topics/{topic}/records",
+    }
+    assert set(spec["paths"]) == set(METRIC_ROUTES) | others
 
 
 @pytest.fixture(scope="module")

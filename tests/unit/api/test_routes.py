@@ -397,3 +397,101 @@ def test_not_found_and_method_errors_have_the_one_shape(client: TestClient, fake
     assert r.status_code == 405
     assert r.headers["allow"] == "GET"
     assert r.json()["detail"][0]["type"] == "method_not_allowed"
+
+
+# The dashboard's routes -----------------------------------------------------------------------------
+
+
+def test_the_dashboard_page_and_its_library_are_served_from_here(client: TestClient) -> None:
+    r = client.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (307, "/dashboard")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'src="/dashboard/vendor/echarts.min.js"' in page.text  # the library from here, no CDN
+    assert "http://" not in page.text
+    assert "https://" not in page.text
+    for asset in (
+        "/dashboard/static/app.js",
+        "/dashboard/static/style.css",
+        "/dashboard/vendor/echarts.min.js",
+    ):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/dashboard/static/../../main.py").status_code == 404
+
+
+def test_totals_over_nothing_are_zeros_and_nulls(client: TestClient) -> None:
+    body = ok(client, "/metrics/summary", **{"from": "-1h"}, compare="previous_period")
+    for totals in (body["data"], body["previous"]):
+        assert totals["events"] == totals["revenue"] == totals["active_users"] == 0
+        assert totals["average_sale_price"] is None
+        assert totals["conversion"] is None
+
+
+def test_order_frequency_fills_the_counts_between(client: TestClient, fake: FakePinot) -> None:
+    fake.answer = lambda sql: (
+        [{"user_id": "u1", "orders": 1}, {"user_id": "u2", "orders": 3}, {"user_id": "u3", "orders": 1}]
+        if "GROUP BY user_id" in sql
+        else []
+    )
+    body = ok(client, "/metrics/customers/order-frequency")
+    assert body["customers"] == 3
+    assert body["complete"] is True
+    assert [(b["orders"], b["customers"]) for b in body["data"]] == [(1, 2), (2, 0), (3, 1)]
+
+
+def test_hour_of_day_folds_hourly_buckets_into_local_hours(client: TestClient, fake: FakePinot) -> None:
+    # 2026-11-29T10:00Z and 2026-11-28T10:00Z are 15:45 in Kathmandu (+05:45): both in hour 15
+    hours = [to_ms(datetime(2026, 11, d, 10, tzinfo=UTC)) for d in (28, 29)]
+    fake.answer = lambda sql: [{"bucket": float(h), "n": 2} for h in hours] if "page_view" in sql else []
+    body = ok(client, "/metrics/page-views/hour-of-day", tz="Asia/Kathmandu", **{"from": "-3d"})
+    assert [h["hour"] for h in body["data"]] == list(range(24))
+    assert {h["hour"]: h["page_views"] for h in body["data"] if h["page_views"]} == {15: 4}
+
+
+def test_dead_letter_payloads_are_cut_and_absent_values_are_null(client: TestClient, fake: FakePinot) -> None:
+    row = {
+        "source_partition": 1,
+        "source_offset": 7,
+        "source_timestamp": 1_795_000_000_000,
+        "reason": "not JSON",
+        "reason_code": "not_json",
+        "reason_field": "null",
+        "payload": "x" * 50,
+        "payload_encoding": "utf-8",
+        "payload_bytes": 50,
+    }
+    empty = {**row, "source_offset": 8, "payload": "null", "payload_encoding": "null", "reason_code": "empty"}
+    fake.answer = lambda sql: [{"n": 2}] if "COUNT(*)" in sql else [row, empty]
+    body = ok(client, "/metrics/dead-letters", payload_chars=10)
+    first, second = body["data"]
+    assert (first["payload"], first["payload_truncated"], first["reason_field"]) == ("x" * 10, True, None)
+    assert (second["payload"], second["payload_encoding"], second["payload_truncated"]) == (None, None, False)
+    r = client.get("/metrics/dead-letters", params={"reason_code": "no_such_code"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", "reason_code"]
+
+
+def test_kafka_routes_say_503_when_the_broker_is_down(client: TestClient) -> None:
+    for path in ("/kafka/topics", "/kafka/topics/raw_events/records"):
+        r = client.get(path)  # nothing listens on the test settings' Kafka port
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"]
+        assert r.json()["detail"][0]["type"] == "unavailable"
+    assert client.get("/kafka/topics/bad%20name/records").status_code == 422
+
+
+def test_the_zone_list_is_what_tz_accepts(client: TestClient) -> None:
+    zones = ok(client, "/time-zones")["data"]
+    assert zones == sorted(zones)
+    assert {"UTC", "Asia/Kathmandu", "Asia/Katmandu", "Europe/Kyiv"} <= set(zones)
+    for zone in zones[:: max(1, len(zones) // 20)]:
+        assert client.get("/metrics/summary", params={"tz": zone}).status_code == 200, zone
+
+
+def test_an_open_range_compares_with_as_much_time_as_has_passed(client: TestClient, fake: FakePinot) -> None:
+    ok(client, "/metrics/summary", **{"from": "-15m"}, compare="previous_period")
+    now = to_ms(NOW)
+    start = now - now % 60_000 - 15 * 60_000  # NOW is 12:00:30: the range is 11:45 .. 12:01
+    spans = {time_bounds(sql, "event_timestamp") for sql in fake.queries("COUNT(*) AS events")}
+    assert spans == {(start, start + 16 * 60_000), (start - (now - start), start)}

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.common import Timer, meta
+from api.deps import ContextDep
+from api.errors import METRIC_RESPONSES
+from api.params import FiltersDep, PageDep, SpanDep
+from api.schemas import CategoryRank, CategoryRanking
+from query import analytics
+
+router = APIRouter(prefix="/metrics", tags=["products"])
+
+
+@router.get("/categories", responses=METRIC_RESPONSES)
+def top_categories(
+    ctx: ContextDep,
+    r: SpanDep,
+    filters: FiltersDep,
+    page: PageDep,
+    sort: Annotated[
+        Literal["revenue", "views", "add_to_carts", "purchases", "units"],
+        Query(description="rank by, descending; ties by product_category"),
+    ] = "revenue",
+) -> CategoryRanking:
+    """Product categories over the range, ranked by revenue, views, add-to-carts, purchases or units."""
+    timer = Timer()
+    rows = analytics.top_categories(
+        ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
+    )
+    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
+    return CategoryRanking(
+        meta=meta(r, timer, source, ctx, series=False),
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
+        data=[CategoryRank(rank=page.offset + i + 1, **row) for i, row in enumerate(rows)],
+    )

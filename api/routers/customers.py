@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.common import Timer, meta
+from api.deps import ContextDep
+from api.errors import METRIC_RESPONSES
+from api.params import FiltersDep, PageDep, SpanDep
+from api.schemas import LocationRank, LocationRanking, OrderCount, OrderFrequency
+from query import analytics
+
+router = APIRouter(prefix="/metrics/customers", tags=["customers"])
+
+
+@router.get("/locations", responses=METRIC_RESPONSES)
+def locations(
+    ctx: ContextDep,
+    r: SpanDep,
+    filters: FiltersDep,
+    page: PageDep,
+    sort: Annotated[
+        Literal["revenue", "users", "customers", "orders"],
+        Query(description="rank by, descending; ties by location"),
+    ] = "revenue",
+) -> LocationRanking:
+    """Users, customers, orders and revenue per location over the range."""
+    timer = Timer()
+    rows = analytics.locations(ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset)
+    return LocationRanking(
+        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
+        data=[LocationRank(rank=page.offset + i + 1, **row) for i, row in enumerate(rows)],
+    )
+
+
+@router.get("/order-frequency", responses=METRIC_RESPONSES)
+def order_frequency(ctx: ContextDep, r: SpanDep, filters: FiltersDep) -> OrderFrequency:
+    """How many customers placed 1, 2, 3, ... orders (distinct order_id) in the range.
+
+    Exact up to 100,000 customers in the range (Pinot's group limit); `complete` says whether it held."""
+    timer = Timer()
+    histogram, complete = analytics.orders_per_customer(ctx.pinot, ctx.tables, r.start, r.end, filters)
+    most = max(histogram, default=0)
+    return OrderFrequency(
+        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
+        customers=sum(histogram.values()),
+        complete=complete,
+        data=[OrderCount(orders=n, customers=histogram.get(n, 0)) for n in range(1, most + 1)],
+    )
