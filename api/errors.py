@@ -16,7 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.auth import AuthError
 from api.timerange import ParamError
 from query.pinot import PinotError, PinotUnavailable
 from query.sql import QueryError
@@ -95,6 +97,19 @@ def _reference() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route serves at this path (asked of the router, as it would route them)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the ErrorBody shape."""
 
@@ -118,14 +133,21 @@ def install(app: FastAPI) -> None:
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error(404, str(exc), "not_found", ["path", exc.param])
 
+    @app.exception_handler(AuthError)
+    async def refused(_: Request, exc: AuthError) -> JSONResponse:
+        return error(exc.status, str(exc), exc.kind, headers=exc.headers or None)
+
     @app.exception_handler(Unavailable)
     async def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return error(503, str(exc), "unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error(exc.status_code, str(exc.detail), kind, headers=dict(exc.headers or {}) or None)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path (Starlette names only one route's)
+            headers["Allow"] = ", ".join(_allowed(request))
+        return error(exc.status_code, str(exc.detail), kind, headers=headers or None)
 
     @app.exception_handler(PinotError)
     async def pinot_error(request: Request, exc: PinotError) -> JSONResponse:

@@ -9,8 +9,11 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from api import errors
+from api.auth import Keys, Scope, scoped
 from api.deps import Context
+from api.observability import ApiMetrics, PipelineCollector, RequestMetrics
 from api.routers import (
+    access,
     active_users,
     categories,
     customers,
@@ -24,6 +27,7 @@ from api.routers import (
     live,
     page_views,
     products,
+    prometheus,
     reference,
     revenue,
     sessions,
@@ -37,14 +41,19 @@ from query.pinot import Pinot
 
 def create_app(settings: Settings | None = None, tables: Tables | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.tables = tables or Tables()
-        cache = QueryCache(settings.api_cache_ttl_s) if settings.api_cache_ttl_s > 0 else None
-        app.state.pinot = Pinot(settings, cache=cache)  # one connection pool for all requests
+        ttl = settings.api_cache_ttl_s
+        cache = QueryCache(ttl, on_lookup=metrics.cache_lookup) if ttl > 0 else None
+        # one connection pool for all requests
+        app.state.pinot = Pinot(settings, cache=cache, observe=metrics.pinot_query)
         app.state.live = live.make_feeds(Context(app.state.pinot, app.state.tables, settings))
+        metrics.watch_live(app.state.live)
+        metrics.registry.register(PipelineCollector(settings, app.state.pinot, app.state.tables))
         yield
         await app.state.live.close()
         app.state.pinot.close()
@@ -57,12 +66,21 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         lifespan=lifespan,
         redirect_slashes=False,  # `/metrics/products/` is not a product: 404, not a redirect
     )
-    for module in (
-        *(health, summary, live, active_users, event_types, revenue, products, categories, funnel),
-        *(sessions, customers, page_views, data_quality, dimensions, kafka, reference),
+    app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
+    for module, scope in (
+        (health, None),
+        (reference, None),
+        (access, None),
+        *((m, Scope.METRICS) for m in (summary, live, active_users, event_types, revenue, products)),
+        *((m, Scope.METRICS) for m in (categories, funnel, customers, page_views, data_quality, dimensions)),
+        (sessions, Scope.SESSIONS),
+        (kafka, Scope.KAFKA),
+        (prometheus, Scope.OPS),
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=scoped(scope) if scope else [])
     dashboard.mount(app)
+    app.state.metrics = metrics
+    app.add_middleware(RequestMetrics, metrics=metrics)
     errors.install(app)
     return app
 

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, computed_field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stack.versions import REPO_ROOT
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ApiKey(BaseModel):
+    """One API key, as configured: its SHA-256 (never the key), what it may read, how fast (api/auth.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    scopes: tuple[Literal["metrics", "sessions", "kafka", "ops"], ...] = ("metrics",)
+    rate_per_s: Annotated[float, Field(gt=0, le=100_000)] = 20.0
+    burst: Annotated[int, Field(ge=1, le=1_000_000)] = 60
 
 
 class Settings(BaseSettings):
@@ -47,6 +59,12 @@ class Settings(BaseSettings):
     api_port: Port = 8000
     api_cache_ttl_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     """How long the API reuses a Pinot answer to the same query (0 = never): bounds staleness."""
+    api_bind_host: str = "127.0.0.1"
+    """The address the API listens on (`make demo`, `rta up`); not loopback turns access control on."""
+    api_auth: Literal["auto", "on", "off"] = "auto"
+    """API keys required: `auto` = whenever api_bind_host is not a loopback address."""
+    api_keys: tuple[ApiKey, ...] = ()
+    """JSON list, e.g. [{"name": "dashboard", "sha256": "...", "scopes": ["metrics", "sessions"]}]."""
     api_live_interval_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     """How often `/metrics/stream` pushes the newest minutes (one computation per filter set, shared)."""
     api_live_minutes: Annotated[int, Field(ge=1, le=60)] = 5

@@ -20,8 +20,13 @@ Rows = list[dict[str, Any]]
 
 class QueryCache:
     def __init__(
-        self, ttl_s: float, maxsize: int = 4096, timer: Callable[[], float] = time.monotonic
+        self,
+        ttl_s: float,
+        maxsize: int = 4096,
+        timer: Callable[[], float] = time.monotonic,
+        on_lookup: Callable[[bool], None] | None = None,
     ) -> None:
+        self._on_lookup = on_lookup  # told hit (True) or miss (False) for each lookup: the API counts them
         self._answers: TTLCache[str, Rows] = TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer)
         self._lock = threading.Lock()
         self._in_flight: dict[str, threading.Lock] = {}
@@ -33,6 +38,8 @@ class QueryCache:
 
     def rows(self, sql: str, run: Callable[[], Rows]) -> Rows:
         cached = self._cached(sql)
+        if self._on_lookup is not None:
+            self._on_lookup(cached is not None)
         if cached is not None:
             return cached
         with self._lock:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -75,9 +76,21 @@ def classify(cursor: Any, exc: Exception) -> PinotError:
     return PinotQueryFailed("Pinot could not answer the query", detail, codes)
 
 
+QueryObserver = Callable[[float, str], None]
+"""Told of each query sent to Pinot: its duration in seconds and its outcome ('ok', 'unavailable',
+'failed'); the API counts them for Prometheus."""
+
+
 class Pinot:
-    def __init__(self, settings: Settings, timeout_s: float = 10.0, cache: QueryCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        timeout_s: float = 10.0,
+        cache: QueryCache | None = None,
+        observe: QueryObserver | None = None,
+    ) -> None:
         self._cache = cache
+        self._observe = observe
         self._connection = pinotdb.connect(
             host=settings.pinot_broker_host or settings.host,
             port=settings.port(settings.pinot_broker_port),
@@ -104,12 +117,18 @@ class Pinot:
     def _query(self, sql: str) -> list[dict[str, Any]]:
         """Rows of one query; raises PinotUnavailable or PinotQueryFailed (never pinotdb's own errors)."""
         cursor = self._connection.cursor()
+        started, outcome = time.perf_counter(), "ok"
         try:
             cursor.execute(sql)
             names = [d[0] for d in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except (httpx.HTTPError, pinotdb.exceptions.Error) as exc:
-            raise classify(cursor, exc) from exc
+            error = classify(cursor, exc)
+            outcome = "unavailable" if isinstance(error, PinotUnavailable) else "failed"
+            raise error from exc
+        finally:
+            if self._observe is not None:
+                self._observe(time.perf_counter() - started, outcome)
 
     def typed(
         self, model: type[Row], table: str, sql_tail: str, params: Mapping[str, Value] | None = None

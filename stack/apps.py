@@ -25,7 +25,7 @@ def api_spec(settings: Settings) -> ProcessSpec:
             "uvicorn",
             "api.main:app",
             "--host",
-            settings.host,
+            settings.api_bind_host,
             "--port",
             str(settings.port(settings.api_port)),
             "--no-access-log",

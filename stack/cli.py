@@ -9,10 +9,12 @@ from typing import Annotated
 import httpx
 import typer
 from kafka.errors import KafkaError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import get_settings
+from api import auth
+from core.settings import ApiKey, get_settings
 from flink_jobs.pipeline import JOB_NAME
 from query import topics as kafka_topics
 from stack import provision, recovery
@@ -302,3 +304,34 @@ def tail_topic(
 
 if __name__ == "__main__":
     app()
+
+
+key_app = typer.Typer(help="API keys (access control: docs/operations.md).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("new")
+def new_api_key(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "dashboard",
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: metrics, sessions (user ids), kafka (raw records), ops.")
+    ] = "metrics",
+    rate: Annotated[float, typer.Option(help="Requests per second allowed.", min=0.001)] = 20.0,
+) -> None:
+    """Make a random API key: prints the key (shown once) and the RTA_API_KEYS entry (its SHA-256 only)."""
+    key, sha256 = auth.new_key()
+    try:
+        entry = ApiKey.model_validate(
+            {
+                "name": name,
+                "sha256": sha256,
+                "scopes": [s.strip() for s in scopes.split(",")],
+                "rate_per_s": rate,
+            }
+        )
+    except ValidationError as exc:
+        err.print(f"[red]{exc.errors()[0]['msg']}: scopes are metrics, sessions, kafka, ops[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"key (give it to the client; it is not stored anywhere): [bold]{key}[/bold]")
+    console.print("add to RTA_API_KEYS (a JSON list) in the API's environment or .env:", highlight=False)
+    console.print(entry.model_dump_json(), highlight=False, markup=False, soft_wrap=True)

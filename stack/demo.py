@@ -42,6 +42,8 @@ def main() -> None:
     settings = get_settings()
     supervisor = Supervisor(settings.run_dir)
     start_api(settings, supervisor)
+    dashboard = f"{settings.api_url}/dashboard"
+    console.print(f"[bold]Dashboard: {dashboard}[/bold] (fills in as the first minute is served)")
     start_generator(settings, supervisor)
     try:
         Retrying(stop=stop_after_delay(120), wait=wait_fixed(1), retry=retry_if_result(lambda ok: not ok))(
@@ -53,7 +55,7 @@ def main() -> None:
             " backlog (Flink dashboard), or the generator failed (`rta logs generator`)[/yellow]"
         )
     console.rule("[bold]rta: real-time analytics is live")
-    console.print(f"  [bold]Dashboard            {settings.api_url}/dashboard[/bold]")
+    console.print(f"  [bold]Dashboard            {dashboard}[/bold]")
     console.print(f"  API docs (OpenAPI)   {settings.api_url}/docs")
     console.print(f"  Flink dashboard      {settings.flink_rest_url}")
     console.print(f"  Pinot console        {settings.pinot_controller_url}")

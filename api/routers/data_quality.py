@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth import Scope, scoped
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -31,7 +32,7 @@ def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> Qu
     return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
 
 
-@router.get("/dead-letters", responses=METRIC_RESPONSES)
+@router.get("/dead-letters", responses=METRIC_RESPONSES, dependencies=scoped(Scope.SESSIONS))
 def dead_letters(
     ctx: ContextDep,
     r: SpanDep,

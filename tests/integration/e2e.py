@@ -36,6 +36,7 @@ class RunningPipeline:
     topics: Topics
     tables: dict[str, str]  # dataset name -> Pinot table
     job_id: str
+    job_name: str  # also the Kafka consumer group of its source
 
 
 @contextmanager
@@ -57,11 +58,12 @@ def running_pipeline(
             pinot_tables.load(d.name), settings, table_name=tables[d.name], topic=where.for_dataset(d)
         )
         pinot_tables.create(definition, settings)
-    job_id = submit_pipeline(settings, where, job_name=unique(f"{prefix}_pipeline"))
+    job_name = unique(f"{prefix}_pipeline")
+    job_id = submit_pipeline(settings, where, job_name=job_name)
     try:
         with FlinkRest(settings) as rest:
             poll_until(lambda: rest.state(job_id), lambda s: s == "RUNNING", timeout_s=90, what="job RUNNING")
-        yield RunningPipeline(where, tables, job_id)
+        yield RunningPipeline(where, tables, job_id, job_name)
     finally:
         with FlinkRest(settings) as rest:
             rest.cancel(job_id)

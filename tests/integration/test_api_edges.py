@@ -440,7 +440,7 @@ def test_schemathesis_finds_no_failure(served: Served, tmp_path_factory: pytest.
             "--checks",
             "all",
             "--max-examples",
-            "120",
+            "60",
             "--exclude-path",
             "/ready",
             "--exclude-path",

@@ -25,8 +25,9 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from api.auth import digest
 from api.main import create_app
-from core.settings import Settings
+from core.settings import ApiKey, Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults
 from query.analytics import Tables
@@ -343,3 +344,44 @@ def test_api_errors_are_readable_messages_in_the_panels(board: Board, tmp_path: 
         assert "Traceback" not in driver.page_source
         # The browser logs each 422 response itself; the page adds no console error of its own.
         assert console_errors(driver, allowed=lambda m: "status of 422" in m) == []
+
+
+def test_the_dashboard_works_with_an_api_key(board: Board, tmp_path: Path) -> None:
+    key = "rta_dashboard-test-key"
+    keyed = board.settings.model_copy(
+        update={
+            "api_auth": "on",
+            "api_keys": (ApiKey(name="dash", sha256=digest(key), scopes=("metrics", "sessions", "kafka")),),
+        }
+    )
+    with api_server(create_app(keyed, board.tables)) as url, chromium(tmp_path) as driver:
+        driver.get(f"{url}/dashboard?{urlencode({**board.custom_range(), 'live': '1'})}")
+        form = driver.find_element("css selector", '[data-testid="key-form"]')
+        poll_until(form.is_displayed, bool, timeout_s=30, what="the key prompt")
+        poll_until(
+            lambda: driver.find_element("css selector", '[data-testid="error-kpis"]').text,
+            lambda text: "needs a key" in text,
+            timeout_s=30,
+            what="a readable 401 in the panels",
+        )
+        driver.find_element("id", "api-key").send_keys(key)
+        driver.find_element("css selector", '#key-form button[type="submit"]').click()
+        wait_ready(driver)
+        poll_until(
+            lambda: driver.execute_script("return window.rta.pushes"),
+            lambda n: n > 0,
+            timeout_s=30,
+            what="a push",
+        )
+        # The API's answer (the oracle's is checked above: other tests have sent events since).
+        served = httpx.get(
+            f"{url}/metrics/summary", params=board.span, headers={"X-API-Key": key}, timeout=60
+        ).json()["data"]
+        poll_until(
+            lambda: kpis(driver)["events"], lambda v: v == served["events"], timeout_s=30, what="the KPIs"
+        )
+        assert_same_totals(kpis(driver), served)
+        assert not form.is_displayed()
+        assert driver.find_element("css selector", '[data-testid="error-kpis"]').text == ""
+        # Before the key was given the browser logged the 401 answers; nothing else may be logged.
+        assert console_errors(driver, allowed=lambda m: "status of 401" in m) == []

@@ -14,7 +14,12 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from core.settings import Settings
 from query.analytics import Tables
-from tests.integration.api_checks import assert_api_serves, assert_dashboard_routes_serve, whole_hours
+from tests.integration.api_checks import (
+    assert_api_serves,
+    assert_dashboard_routes_serve,
+    assert_prometheus_serves,
+    whole_hours,
+)
 from tests.integration.e2e import (
     CRAFTED_REJECTS,
     assert_pinot_serves,
@@ -47,3 +52,6 @@ def test_served_numbers_equal_an_independent_computation(settings: Settings) -> 
         with TestClient(create_app(settings, Tables(**pipeline.tables))) as client:
             assert_api_serves(client, want)
             assert_dashboard_routes_serve(client, want, whole_hours(want))
+            assert_prometheus_serves(
+                client, want, pipeline.job_name, pipeline.topics.raw_events, pipeline.tables["events"]
+            )

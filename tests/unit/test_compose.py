@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,23 @@ def test_the_app_image_installs_the_dashboard_libraries_from_the_lock_file() -> 
     assert "COPY api/dashboard/package.json api/dashboard/package-lock.json" in dockerfile
     assert "npm ci --omit=dev --ignore-scripts" in dockerfile
     assert "/app/api/dashboard/node_modules" in dockerfile
+
+
+def test_prometheus_scrapes_the_api_with_the_documented_rules() -> None:
+    services = _compose()["services"]
+    assert "./docker/prometheus-rules.yml:/etc/prometheus/rules.yml:ro" in services["prometheus"]["volumes"]
+    config = yaml.safe_load((REPO_ROOT / "docker" / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert (job["metrics_path"], job["static_configs"][0]["targets"]) == ("/prometheus", ["api:8000"])
+    rules = yaml.safe_load((REPO_ROOT / "docker" / "prometheus-rules.yml").read_text())
+    docs = (REPO_ROOT / "docs" / "operations.md").read_text()
+    documented = next(
+        b for b in re.findall(r"```yaml\n(.*?)```", docs, flags=re.S) if b.startswith("groups:")
+    )
+    assert rules == yaml.safe_load(documented)
+    # Every series a rule reads is one the API exports.
+    exported = set(re.findall(r'"(rta_[a-z_]+)"', (REPO_ROOT / "api" / "observability.py").read_text()))
+    for rule in rules["groups"][0]["rules"]:
+        for name in re.findall(r"\b(rta_[a-z_]+)", rule["expr"]):
+            base = re.sub(r"_(total|bucket|count|sum)$", "", name)
+            assert base in exported, (rule["alert"], name)

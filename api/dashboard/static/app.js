@@ -299,6 +299,15 @@
     const loc = (item && Array.isArray(item.loc) && item.loc.length) ? item.loc[item.loc.length - 1] : '';
     if (res.status === 422) return new ApiError(`Bad parameter${loc ? ` ${loc}` : ''}: ${msg}`, 422);
     if (res.status === 404) return new ApiError(`Not found: ${msg}`, 404);
+    if (res.status === 401) {
+      askForKey();
+      return new ApiError('This API needs a key: enter it above', 401);
+    }
+    if (res.status === 403) return new ApiError(`Not allowed with this key: ${msg}`, 403);
+    if (res.status === 429) {
+      const retry = Math.max(1, parseInt(res.headers.get('Retry-After'), 10) || 1);
+      return new ApiError(`Too many requests for this key — wait ${retry} s`, 429, retry);
+    }
     if (res.status === 503) {
       const retry = Math.max(1, parseInt(res.headers.get('Retry-After'), 10) || 5);
       return new ApiError(`Data store unavailable — retrying in ${retry} s`, 503, retry);
@@ -700,6 +709,11 @@
   /** One EventSource with the current filters while live is on; reopened when the filters change. */
   function syncStream() {
     const key = queryString(filterParams());
+    if (state.live && needKey) {
+      closeStream();
+      setLiveState('reconnecting', 'waiting for an API key');
+      return;
+    }
     if (state.live && document.hidden) {
       closeStream(); // reopened when the tab is shown again: a hidden tab holds none of the six
       setLiveState('reconnecting', 'paused (tab hidden)'); // HTTP/1.1 connections a browser allows per host
@@ -1290,7 +1304,58 @@
     if (wanted && !ZONES.includes(wanted)) ZONES = [...ZONES, wanted];
   }
 
+  // ---- API keys (access control on) ----------------------------------------------------------------------
+
+  /** The API answered 401: ask for a key once. It is handed to the API, which keeps it in an HttpOnly
+   *  cookie (the live stream's EventSource cannot send headers); the page never stores it itself. */
+  let needKey = false; // no stream is opened until the API has a key: it would only be refused
+
+  /** Whether the API wants a key this browser has not given it (POST /auth/session with no key: 204 when
+   *  access control is off or the cookie holds a valid key, 401 otherwise). */
+  async function checkAccess() {
+    try {
+      const res = await fetch('/auth/session', { method: 'POST' });
+      if (res.status === 401) askForKey();
+    } catch (_) {
+      // Unreachable: every panel says so.
+    }
+  }
+
+  function askForKey() {
+    needKey = true;
+    const form = $('key-form');
+    if (!form.hidden) return;
+    form.hidden = false;
+    $('api-key').focus();
+  }
+
+  async function useKey(e) {
+    e.preventDefault();
+    const key = $('api-key').value.trim();
+    if (!key) return;
+    let res;
+    try {
+      res = await fetch('/auth/session', { method: 'POST', headers: { 'X-API-Key': key } });
+    } catch (_) {
+      $('key-error').textContent = 'API unreachable';
+      return;
+    }
+    if (!res.ok) {
+      $('key-error').textContent = res.status === 401 ? 'Unknown key' : `Error ${res.status}`;
+      return;
+    }
+    $('api-key').value = '';
+    $('key-error').textContent = '';
+    $('key-form').hidden = true;
+    needKey = false;
+    closeStream();
+    syncStream();
+    refreshAll();
+  }
+
   async function init() {
+    $('key-form').addEventListener('submit', (e) => useKey(e).catch(reportBug));
+    await checkAccess();
     await loadZones();
     readUrl();
     buildTimeZones();
