@@ -98,10 +98,14 @@ def update_delays(api: str, settings: Settings, samples: int, profile: Path) -> 
 
 def _listen(url: str, stop: threading.Event) -> None:
     timeout = httpx.Timeout(10.0, read=60.0)  # a push every few seconds, a ping every 15 s
-    with httpx.Client(timeout=timeout) as client, client.stream("GET", url) as r:
-        for _ in r.iter_lines():
-            if stop.is_set():
-                return
+    try:
+        with httpx.Client(timeout=timeout) as client, client.stream("GET", url) as r:
+            for _ in r.iter_lines():
+                if stop.is_set():
+                    return
+    except httpx.HTTPError:
+        if not stop.is_set():  # the server going away at the end is expected; before it, not
+            raise
 
 
 def api_cpu(port: int, clients: list[str], seconds: float) -> float:
