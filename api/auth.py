@@ -10,8 +10,8 @@ refuses to start.
 - 401: no key, or an unknown one. 403: a known key without the route's scope. 429: the key's rate is
   used up (a token bucket per key); `Retry-After` says when to come back.
 
-Scopes (a route needs one): `metrics` (aggregates, the live stream), `sessions` (rows that carry user
-ids: sessions and dead-letter payloads), `kafka` (raw records on the topics), `ops` (`/prometheus`).
+Scopes (a route needs exactly one): `metrics` (aggregates, the live stream), `sessions` (rows that carry
+user ids: sessions and dead-letter payloads), `kafka` (raw records on the topics), `ops` (`/prometheus`).
 /health, /ready, /time-zones and the dashboard's static files are open: they hold no data.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -81,6 +82,7 @@ class Keys:
 
     keys: tuple[ApiKey, ...]
     on: bool
+    auto: bool = False  # on for any request that arrives on a non-loopback address, whatever the setting
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,7 +96,20 @@ class Keys:
                 " empty: make a key with `rta key new` (or set RTA_API_AUTH=off behind a proxy that"
                 " authenticates)"
             )
-        return cls(tuple(settings.api_keys), on)
+        return cls(tuple(settings.api_keys), on, auto=settings.api_auth == "auto")
+
+    def required(self, request: Request) -> bool:
+        """Whether this request needs a key: `on`, or (auto) it came in on an address that is not loopback
+        (uvicorn started with --host 0.0.0.0 while RTA_API_BIND_HOST still says 127.0.0.1)."""
+        if self.on:
+            return True
+        if not self.auto:
+            return False
+        host = (request.scope.get("server") or ("", 0))[0]
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a unix socket's path, a test client's name: not a network address
+            return False
 
     def find(self, key: str) -> ApiKey | None:
         wanted = digest(key)
@@ -144,7 +159,7 @@ def require(scope: Scope) -> Callable[[Request], None]:
 
     def check(request: Request) -> None:
         keys: Keys = request.app.state.keys
-        if not keys.on:
+        if not keys.required(request):
             return
         key = authenticate(keys, presented(request))
         if scope.value not in key.scopes:

@@ -67,17 +67,21 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         redirect_slashes=False,  # `/metrics/products/` is not a product: 404, not a redirect
     )
     app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
-    for module, scope in (
-        (health, None),
-        (reference, None),
-        (access, None),
-        *((m, Scope.METRICS) for m in (summary, live, active_users, event_types, revenue, products)),
-        *((m, Scope.METRICS) for m in (categories, funnel, customers, page_views, data_quality, dimensions)),
-        (sessions, Scope.SESSIONS),
-        (kafka, Scope.KAFKA),
-        (prometheus, Scope.OPS),
+    metric_modules = (
+        *(summary, live, active_users, event_types, revenue, products, categories, funnel),
+        *(customers, page_views, data_quality, dimensions),
+    )
+    for router, scope in (
+        (health.router, None),
+        (reference.router, None),
+        (access.router, None),
+        *((m.router, Scope.METRICS) for m in metric_modules),
+        (sessions.router, Scope.SESSIONS),
+        (data_quality.letters, Scope.SESSIONS),  # raw payloads: user ids
+        (kafka.router, Scope.KAFKA),
+        (prometheus.router, Scope.OPS),
     ):
-        app.include_router(module.router, dependencies=scoped(scope) if scope else [])
+        app.include_router(router, dependencies=scoped(scope) if scope else [])
     dashboard.mount(app)
     app.state.metrics = metrics
     app.add_middleware(RequestMetrics, metrics=metrics)

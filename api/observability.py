@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
-from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -34,12 +34,14 @@ from core.settings import Settings
 from query import analytics
 from query import topics as kafka_topics
 from query.analytics import Tables
-from query.pinot import PinotError, Queryable
+from query.pinot import Queryable
 from query.sql import identifier
 
 log = logging.getLogger("rta.api.metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-STREAMS = frozenset({"/metrics/stream"})  # open for minutes: counted, but not in the latency histogram
+STREAMS = frozenset({"/metrics/stream"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+SCRAPE_BUDGET_S = 8.0  # open for minutes: counted, but not in the latency histogram
 
 
 class ApiMetrics:
@@ -121,9 +123,14 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
+            method = method if method in METHODS else "other"  # any token is a method: not a label
             self.metrics.requests.labels(template, method, str(status)).inc()
             if template not in STREAMS:
                 self.metrics.latency.labels(template, method).observe(time.perf_counter() - started)
+
+
+def _drain(read: Callable[[], Iterator[Metric]]) -> list[Metric]:
+    return list(read())
 
 
 class PipelineCollector(Collector):
@@ -142,24 +149,28 @@ class PipelineCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
+        """Each source in a thread of its own, all within SCRAPE_BUDGET_S (under Prometheus's usual 10 s
+        scrape timeout): a source that fails or is late is reported down, never the scrape."""
         up = GaugeMetricFamily("rta_exporter_up", "Whether a source answered this scrape", labels=["source"])
-        for source, read in (("kafka", self._kafka), ("flink", self._flink), ("pinot", self._pinot)):
-            try:
-                found = list(read())
-            except (
-                KafkaError,
-                OSError,
-                httpx.HTTPError,
-                PinotError,
-                TimeoutError,
-                KeyError,
-                ValueError,
-            ) as exc:
-                log.warning("prometheus: %s did not answer: %s", source, exc)
-                up.add_metric([source], 0)
-                continue
-            up.add_metric([source], 1)
-            yield from found
+        sources: dict[str, Callable[[], Iterator[Metric]]] = {
+            "kafka": self._kafka,
+            "flink": self._flink,
+            "pinot": self._pinot,
+        }
+        pool = ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="rta-scrape")
+        futures = {name: pool.submit(_drain, read) for name, read in sources.items()}
+        wait(futures.values(), timeout=SCRAPE_BUDGET_S)
+        pool.shutdown(wait=False)  # a late source finishes (or times out) on its own; nobody waits
+        for name, future in futures.items():
+            if not future.done():
+                log.warning("prometheus: %s did not answer within %.0f s", name, SCRAPE_BUDGET_S)
+                up.add_metric([name], 0)
+            elif (exc := future.exception()) is not None:
+                log.warning("prometheus: %s did not answer: %s", name, exc)
+                up.add_metric([name], 0)
+            else:
+                up.add_metric([name], 1)
+                yield from future.result()
         yield up
 
     def _kafka(self) -> Iterator[Metric]:
@@ -206,11 +217,12 @@ class PipelineCollector(Collector):
                     continue  # the history of ended jobs is not the pipeline's health
                 name, jid = job["name"], job["jid"]
                 running.add_metric([name], 1 if job["state"] == "RUNNING" else 0)
-                metrics = flink.get(f"/jobs/{jid}/metrics", params={"get": "numRestarts"}).json() or []
+                answer = flink.get(f"/jobs/{jid}/metrics", params={"get": "numRestarts"})
+                metrics = answer.raise_for_status().json() or []
                 for m in metrics:
                     if m.get("id") == "numRestarts":
                         restarts.add_metric([name], float(m["value"]))
-                stats: dict[str, Any] = flink.get(f"/jobs/{jid}/checkpoints").json()
+                stats: dict[str, Any] = flink.get(f"/jobs/{jid}/checkpoints").raise_for_status().json()
                 completed = (stats.get("latest") or {}).get("completed") or {}
                 if completed.get("latest_ack_timestamp"):
                     age.add_metric([name], max(0.0, now - completed["latest_ack_timestamp"] / 1000))
@@ -240,7 +252,7 @@ class PipelineCollector(Collector):
             table = getattr(t, dataset.name)
             column = identifier(dataset.time_column)
             rows = self.pinot.rows(f"SELECT MAX({column}) AS t FROM {identifier(table)}")
-            value = float(rows[0]["t"]) if rows else 0.0  # no row, or -Infinity: an empty table
+            value = float(rows[0]["t"] or 0.0) if rows else 0.0  # no row, null or -Infinity: empty
             if value > 0 and value != float("inf"):
                 newest.add_metric([table], max(0.0, now - value / 1000))
         yield events

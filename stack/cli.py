@@ -302,10 +302,6 @@ def tail_topic(
         raise typer.Exit(2) from exc
 
 
-if __name__ == "__main__":
-    app()
-
-
 key_app = typer.Typer(help="API keys (access control: docs/operations.md).", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
@@ -335,3 +331,7 @@ def new_api_key(
     console.print(f"key (give it to the client; it is not stored anywhere): [bold]{key}[/bold]")
     console.print("add to RTA_API_KEYS (a JSON list) in the API's environment or .env:", highlight=False)
     console.print(entry.model_dump_json(), highlight=False, markup=False, soft_wrap=True)
+
+
+if __name__ == "__main__":
+    app()

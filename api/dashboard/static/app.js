@@ -358,7 +358,9 @@
       if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
       if (!(err instanceof ApiError)) reportBug(err);
       showError(name, err);
-      if (err.status === 503) retryTimers[name] = setTimeout(() => loadPanel(name), err.retryAfterS * 1000);
+      if (err.status === 503 || err.status === 429) {
+        retryTimers[name] = setTimeout(() => loadPanel(name), err.retryAfterS * 1000);
+      }
     } finally {
       if (controllers[name] === ctl) controllers[name] = null;
     }
@@ -752,9 +754,10 @@
       setLiveState('reconnecting');
       if (es.readyState === EventSource.CLOSED) {
         clearTimeout(reopenTimer);
-        reopenTimer = setTimeout(() => {
+        reopenTimer = setTimeout(async () => {
           if (source === es) {
             source = null;
+            await checkAccess(); // a refused stream may be a key gone stale: ask for one, not retry forever
             syncStream();
           }
         }, STREAM_RETRY_MS);
@@ -1323,6 +1326,7 @@
 
   function askForKey() {
     needKey = true;
+    syncStream(); // closes the stream until a key is given
     const form = $('key-form');
     if (!form.hidden) return;
     form.hidden = false;

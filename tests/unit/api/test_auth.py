@@ -29,7 +29,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     )
     app = create_app(settings)
     app.dependency_overrides[get_pinot] = lambda: FakePinot()
-    with TestClient(app, raise_server_exceptions=False) as c:
+    # https: the key cookie is Secure for a browser that is not on this machine (as the test client is not)
+    with TestClient(app, base_url="https://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 
@@ -90,3 +91,33 @@ def test_access_control_is_on_off_loopback_and_refuses_to_start_without_keys() -
     key, sha = new_key()
     assert sha == digest(key)
     assert len(key) > 40
+
+
+def test_dead_letters_need_the_sessions_scope_alone_and_cost_one_token(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    key = "rta_sessions-only"
+    only = ApiKey(name="s", sha256=digest(key), scopes=("sessions",), rate_per_s=0.01, burst=2)
+    settings = Settings(
+        port_offset=31000, run_dir=tmp_path_factory.mktemp("run"), api_auth="on", api_keys=(only,)
+    )
+    app = create_app(settings)
+    app.dependency_overrides[get_pinot] = lambda: FakePinot()
+    with TestClient(app, raise_server_exceptions=False) as c:
+        codes = [c.get("/metrics/dead-letters", headers={"X-API-Key": key}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]  # a burst of 2: one token per request
+        assert c.get("/metrics/summary", headers={"X-API-Key": key}).status_code == 403
+
+
+def test_auto_asks_for_a_key_on_a_request_that_came_in_on_another_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # RTA_API_BIND_HOST says loopback, but uvicorn was started with --host 0.0.0.0.
+    settings = Settings(port_offset=31000, run_dir=tmp_path_factory.mktemp("run"), api_keys=KEYS)
+    app = create_app(settings)
+    app.dependency_overrides[get_pinot] = lambda: FakePinot()
+    with TestClient(app, base_url="http://10.1.2.3:8000") as remote:
+        assert remote.get("/metrics/summary").status_code == 401
+        assert remote.get("/metrics/summary", headers={"X-API-Key": READER}).status_code == 200
+    with TestClient(app, base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/metrics/summary").status_code == 200

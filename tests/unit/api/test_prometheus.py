@@ -11,7 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.deps import get_pinot
 from api.main import create_app
+from api.observability import PipelineCollector
 from core.settings import Settings
+from query.analytics import Tables
 from tests.unit.api.fake_pinot import FakePinot
 
 
@@ -62,3 +64,22 @@ def test_sources_that_do_not_answer_are_reported_down(client: TestClient) -> Non
         assert got[("rta_exporter_up", (("source", source),))] == 0
     assert got[("rta_api_live_feeds", ())] == 0
     assert not any(name.startswith("rta_kafka_") for name, _ in got)
+
+
+def test_an_unknown_method_is_counted_as_other(client: TestClient) -> None:
+    for method in ("FOO1", "FOO2", "BREW"):
+        client.request(method, "/metrics/summary")
+    got = scrape(client)
+    methods = {dict(labels)["method"] for (name, labels) in got if name == "rta_api_requests_total"}
+    assert methods == {"other"}  # (the scrape itself is counted once it has answered)
+
+
+def test_a_source_that_answers_nonsense_is_down_not_a_failed_scrape() -> None:
+    class Nonsense:
+        def rows(self, sql: str, params: object = None) -> list[dict[str, object]]:
+            return [{"n": None, "t": None}] if "MAX(" not in sql else [{"t": None}]
+
+    collector = PipelineCollector(Settings(port_offset=31000), Nonsense(), Tables())  # type: ignore[arg-type]
+    families = {f.name: f for f in collector.collect()}
+    up = {s.labels["source"]: s.value for s in families["rta_exporter_up"].samples}
+    assert up == {"kafka": 0, "flink": 0, "pinot": 0}
