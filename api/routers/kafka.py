@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,6 +12,7 @@ from api.schemas import PartitionState, TopicRecord, TopicRecords, Topics, Topic
 from query import topics as kafka_topics
 
 router = APIRouter(prefix="/kafka", tags=["kafka"])
+log = logging.getLogger("rta.api.kafka")
 TOPIC_PATTERN = r"^[a-zA-Z0-9._-]{1,249}$"
 """Kafka's own rule for topic names."""
 READ_TIMEOUT_S = 15.0
@@ -24,7 +26,8 @@ def topics(settings: SettingsDep) -> Topics:
     try:
         parts = kafka_topics.describe(settings)
     except KafkaError as exc:
-        raise Unavailable(f"Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+        log.warning("Kafka at %s: %s", settings.kafka_bootstrap, exc)  # the client's words stay in the log
+        raise Unavailable(f"Kafka at {settings.kafka_bootstrap} did not answer") from exc
     grouped: dict[str, list[PartitionState]] = {}
     for p in parts:
         grouped.setdefault(p.topic, []).append(
@@ -50,7 +53,8 @@ def records(
     except ValueError as exc:
         raise NotFound("topic", "no topic of this name") from exc
     except (KafkaError, TimeoutError) as exc:
-        raise Unavailable(f"Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+        log.warning("Kafka at %s: %s", settings.kafka_bootstrap, exc)  # the client's words stay in the log
+        raise Unavailable(f"Kafka at {settings.kafka_bootstrap} did not answer") from exc
     return TopicRecords(
         topic=topic,
         data=[

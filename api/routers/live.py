@@ -16,6 +16,7 @@ from api.params import FiltersDep
 from api.schemas import LivePoint, LiveSnapshot
 from query import analytics
 from query.analytics import Filters
+from query.pinot import PinotError
 
 router = APIRouter(prefix="/metrics", tags=["live"])
 MINUTE_MS = 60_000
@@ -83,7 +84,11 @@ def make_feeds(ctx: Context) -> LiveFeeds[Filters, LiveSnapshot]:
 
 
 def _unavailable(failure: Failure) -> str:
-    body = ErrorBody(detail=[ErrorItem(loc=[], msg=f"{failure.error}; retrying", type="unavailable")])
+    # Our own summary for Pinot's failures; anything else stays in the log (api/live.py logs it).
+    what = (
+        str(failure.error) if isinstance(failure.error, PinotError) else "the live metrics could not be read"
+    )
+    body = ErrorBody(detail=[ErrorItem(loc=[], msg=f"{what}; retrying", type="unavailable")])
     return body.model_dump_json()
 
 
