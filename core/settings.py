@@ -71,9 +71,35 @@ class Settings(BaseSettings):
     """How many of the newest minutes each push carries."""
     api_live_max_feeds: Annotated[int, Field(ge=1, le=10_000)] = 64
     """Distinct filter sets streamed at once; a client asking for one more gets a 503."""
+    api_tables: dict[str, str] = {}
+    """Pinot table per dataset where not the default, JSON: {"events": "events_blue"} (a second copy)."""
 
     demo_rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
     """Events/s the demo's generator sends (`make demo`)."""
+
+    # Alerts (api/alerting/, docs/operations.md "Alerts"). A rule whose threshold is 0 is off.
+    alert_interval_s: Annotated[float, Field(ge=0, le=3600)] = 15.0
+    """How often the API evaluates the alert rules (0 = never: alerts are listed, not evaluated)."""
+    alert_window_s: Annotated[int, Field(ge=60, le=86400)] = 300
+    """The window the dead-letter share, conversion and job restarts are judged over (conversion: twice)."""
+    alert_no_events_s: Annotated[int, Field(ge=0, le=86400)] = 300
+    """Fire when no event has been accepted (arrival time) for this long."""
+    alert_dead_letter_share_pct: Annotated[float, Field(ge=0, le=100)] = 5.0
+    """Fire when dead letters exceed this share (%) of all records that arrived in the window."""
+    alert_conversion_drop_pct: Annotated[float, Field(ge=0, le=100)] = 50.0
+    """Fire when view -> purchase conversion is this much (%) below the previous window's."""
+    alert_conversion_min_views: Annotated[int, Field(ge=1, le=10_000_000)] = 100
+    """Product views the previous window needs before a conversion drop is judged at all."""
+    alert_freshness_s: Annotated[float, Field(ge=0, le=86400)] = 180.0
+    """Fire when the newest final minute (meta.as_of) is older than this."""
+    alert_job_restarts: Annotated[int, Field(ge=0, le=1000)] = 1
+    """Fire when the Flink job is not RUNNING or restarted this many times within the window."""
+    alert_webhook_url: str | None = None
+    """Where each alert change is POSTed as JSON (unset: alerts are listed at GET /alerts only)."""
+    alert_webhook_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    """How long one webhook POST may take before it counts as failed (and is retried)."""
+    alert_webhook_max_backoff_s: Annotated[float, Field(ge=0.1, le=3600)] = 60.0
+    """The longest wait between retries of an undelivered webhook post (waits double from 1 s)."""
 
     # Heaps for a 2-core / 24 GiB machine shared by all engines (see README, "Sizing").
     kafka_heap_mb: Annotated[int, Field(ge=256)] = 768
@@ -84,6 +110,16 @@ class Settings(BaseSettings):
     flink_taskmanager_slots: Annotated[int, Field(ge=1, le=64)] = 4
 
     startup_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+
+    # The supervisor (`rta up` starts it; stack/supervisor.py): restarts any process of the stack that dies.
+    restart_backoff_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """Wait before restarting a process that crashed; doubles per consecutive fast failure."""
+    restart_backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """The longest wait between restarts of a process that keeps crashing."""
+    restart_min_uptime_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """A process that dies sooner than this after its start counts as a fast failure."""
+    restart_max_fast_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    """Consecutive fast failures after which the supervisor gives up on a process (`rta up` tries again)."""
 
     # The Flink pipeline (see docs/pipeline.md for what each one trades off).
     flink_parallelism: Annotated[int, Field(ge=1, le=64)] = 1

@@ -22,6 +22,7 @@ from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
 from stack.pinot_tables import PinotTableError
+from stack.process import ProcessHealth
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -41,19 +42,29 @@ def _stack() -> Stack:
         raise typer.Exit(2) from exc
 
 
-def _print_status(statuses: list[EngineStatus]) -> None:
+def _print_status(statuses: list[EngineStatus], stack: Stack | None = None) -> bool:
+    """The engines' table and URLs, and the supervisor's line; False if it gave up on a process."""
+    health = stack.health() if stack else {}
     table = Table(title=f"stack in {get_settings().run_dir}")
-    for col in ("engine", "process", "pid", "RSS", "ready", "detail"):
-        table.add_column(col)
+    for col in ("engine", "process", "pid", "RSS", "restarts", "last exit", "ready", "detail"):
+        table.add_column(col, overflow="fold")
     for st in statuses:
         for i, (name, proc) in enumerate(st.processes.items()):
             rss = f"{proc.rss_bytes() / 2**20:,.0f} MiB" if proc else "-"
             ready = ("[green]yes[/green]" if st.ready else "[red]no[/red]") if i == 0 else ""
+            h = health.get(name)
+            pid = str(proc.pid) if proc else "stopped"
+            if h is not None and h.status == "gave_up":
+                pid = "[red]gave up[/red]"
+            elif proc is None and h is not None and h.status == "backoff":
+                pid = "[yellow]restarting[/yellow]"
             table.add_row(
                 st.name if i == 0 else "",
                 name,
-                str(proc.pid) if proc else "stopped",
+                pid,
                 rss,
+                str(h.restarts) if h else "-",
+                _last_exit(h),
                 ready,
                 st.probe.detail if i == 0 else "",
             )
@@ -61,6 +72,30 @@ def _print_status(statuses: list[EngineStatus]) -> None:
     urls = {k: v for st in statuses for k, v in st.urls.items()}
     for label, url in urls.items():
         console.print(f"  {label:20} {url}")
+    if stack is None:
+        return True
+    daemon = stack.daemon()
+    if daemon is None:
+        console.print("  [red]supervisor: not running[/red] (nothing restarts a crashed process; `rta up`)")
+    else:
+        console.print(
+            f"  supervisor           pid {daemon.pid}; restarts crashed processes (`rta logs supervisor`)"
+        )
+    gave_up = [h for h in health.values() if h.status == "gave_up"]
+    for h in gave_up:
+        err.print(
+            f"the supervisor gave up on {h.name}: {h.last_exit}; read `rta logs {h.name}`, then `rta up`",
+            style="red",
+            markup=False,
+        )
+    return not gave_up
+
+
+def _last_exit(h: ProcessHealth | None) -> str:
+    if h is None or h.last_exit is None:
+        return "-"
+    ago = f" ({time.time() - h.last_exit_at:,.0f}s ago)" if h.last_exit_at else ""
+    return f"{h.last_exit}{ago}"
 
 
 @app.command()
@@ -81,7 +116,7 @@ def up(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    _print_status(statuses)
+    _print_status(statuses, stack)
     console.print(f"engines ready in {time.monotonic() - started:.1f}s")
     if pipeline and not engines:
         _provision(fresh=False)
@@ -128,18 +163,19 @@ def down(engines: EngineOpt = None) -> None:
 
 @app.command()
 def status(engines: EngineOpt = None) -> None:
-    """Show each engine's processes, memory and readiness, and the pipeline job's state, restarts and
-    newest failure; exits 1 unless all engines are ready."""
+    """Show each engine's processes, memory, restarts, last exit and readiness, and the pipeline job's
+    state, restarts and newest failure; exits 1 unless all engines are ready and none was given up on."""
+    stack = _stack()
     try:
-        statuses = _stack().status(engines)
+        statuses = stack.status(engines)
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    _print_status(statuses)
+    supervised = _print_status(statuses, stack)
     flink = next((st for st in statuses if st.name == "flink"), None)
     if flink is not None and flink.ready:
         _print_pipeline(JOB_NAME)
-    if not all(st.ready for st in statuses):
+    if not all(st.ready for st in statuses) or not supervised:
         raise typer.Exit(1)
 
 
@@ -252,7 +288,8 @@ def logs(
     process: Annotated[
         str,
         typer.Argument(
-            help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager, api, generator"
+            help="kafka, pinot-zookeeper, pinot, flink-jobmanager, flink-taskmanager, api, generator, "
+            "supervisor"
         ),
     ],
     lines: Annotated[int, typer.Option("-n", help="How many lines.")] = 100,

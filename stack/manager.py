@@ -13,7 +13,7 @@ from stack.engines.flink import Flink
 from stack.engines.kafka import Kafka
 from stack.engines.pinot import Pinot
 from stack.java import find_java_home
-from stack.process import RunningProcess, Supervisor
+from stack.process import DAEMON, ProcessHealth, RunningProcess, Supervisor
 
 ENGINE_TYPES: tuple[type[Engine], ...] = (Kafka, Pinot, Flink)
 ENGINE_NAMES = tuple(t.name for t in ENGINE_TYPES)
@@ -71,11 +71,20 @@ class Stack:
             for process in reversed(engine.process_names):
                 if self.supervisor.stop(process):
                     stopped.append(process)
+        if not names and self.supervisor.stop_daemon():
+            stopped.append(DAEMON)
         return stopped
 
     def kill(self, process: str) -> bool:
-        """kill -9 one engine process (fault injection)."""
+        """kill -9 one engine process (fault injection); the supervisor daemon restarts it."""
         return self.supervisor.kill(process)
+
+    def health(self) -> dict[str, ProcessHealth]:
+        """The supervisor daemon's record per process: restarts, last exit reason (empty if never ran)."""
+        return self.supervisor.health()
+
+    def daemon(self) -> RunningProcess | None:
+        return self.supervisor.daemon()
 
     def status(self, names: list[str] | None = None) -> list[EngineStatus]:
         result = []
@@ -90,10 +99,10 @@ class Stack:
         return result
 
     def log_file(self, process: str) -> Path:
-        if process in APP_PROCESSES:
+        if process in (*APP_PROCESSES, DAEMON):
             return self.settings.run_dir / "logs" / f"{process}.log"
         for engine in self.engines.values():
             if process in engine.process_names:
                 return engine.log_file(process)
         names = [p for e in self.engines.values() for p in e.process_names]
-        raise ValueError(f"unknown process {process!r}; choose from {[*names, *APP_PROCESSES]}")
+        raise ValueError(f"unknown process {process!r}; choose from {[*names, *APP_PROCESSES, DAEMON]}")

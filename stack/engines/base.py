@@ -97,8 +97,13 @@ class Engine(ABC):
                 return last
             for proc in started:
                 if supervisor.find(proc.name) is None:
+                    health = supervisor.health().get(proc.name)
+                    how = f" ({health.last_exit})" if health and health.last_exit else ""
                     raise EngineStartError(
-                        self.name, f"process {proc.name} exited during start-up", proc.log_file
+                        self.name,
+                        f"process {proc.name} exited during start-up{how}; the supervisor restarts it "
+                        "with backoff until `rta down`",
+                        proc.log_file,
                     )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)

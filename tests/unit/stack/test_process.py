@@ -18,7 +18,7 @@ def _sleeper(tmp_path: Path, name: str = "sleeper") -> ProcessSpec:
 
 
 def test_start_is_idempotent_and_stop_leaves_nothing(tmp_path: Path) -> None:
-    sup = Supervisor(tmp_path)
+    sup = Supervisor(tmp_path, supervised=False)
     first = sup.start(_sleeper(tmp_path))
     try:
         assert sup.start(_sleeper(tmp_path)).pid == first.pid
@@ -31,15 +31,15 @@ def test_start_is_idempotent_and_stop_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_kill_is_immediate(tmp_path: Path) -> None:
-    sup = Supervisor(tmp_path)
+    sup = Supervisor(tmp_path, supervised=False)
     proc = sup.start(_sleeper(tmp_path))
     assert sup.kill("sleeper")
-    assert sup.find("sleeper") is None
+    assert sup.find("sleeper") is None  # nothing restarts an unsupervised process
     assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_a_recycled_pid_is_never_taken_for_ours(tmp_path: Path) -> None:
-    sup = Supervisor(tmp_path)
+    sup = Supervisor(tmp_path, supervised=False)
     sup.pid_dir.mkdir(parents=True)
     # A PID file pointing at a live process that started at another time (this test runner).
     (sup.pid_dir / "ghost.json").write_text(
@@ -51,7 +51,7 @@ def test_a_recycled_pid_is_never_taken_for_ours(tmp_path: Path) -> None:
 
 
 def test_output_goes_to_the_log_file(tmp_path: Path) -> None:
-    sup = Supervisor(tmp_path)
+    sup = Supervisor(tmp_path, supervised=False)
     spec = ProcessSpec(
         name="echo",
         argv=[sys.executable, "-c", "print('hello from child')"],
