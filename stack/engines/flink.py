@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
-from stack.engines.base import Engine, Probe
-from stack.process import ProcessSpec
+from stack.engines.base import Engine, EngineStartError, Probe
+from stack.engines.pinot import zookeeper_probe
+from stack.process import ProcessSpec, Supervisor
 
 
 def flink_home() -> Path:
@@ -76,6 +78,29 @@ class Flink(Engine):
             "jobmanager.execution.failover-strategy": "region",
             # The dashboard's per-operator flame graphs (sampled only while someone looks at one).
             "rest.flamegraph.enabled": True,
+            # High availability on the stack's ZooKeeper: a JobManager that is restarted (by the
+            # supervisor) finds the running jobs there and resumes each from its latest checkpoint,
+            # and the TaskManager learns the new leader's address from it at once.
+            "high-availability.type": "zookeeper",
+            "high-availability.zookeeper.quorum": s.zookeeper_address,
+            "high-availability.zookeeper.path.root": "/flink",
+            "high-availability.cluster-id": "/rta",
+            "high-availability.storageDir": (self.home / "ha").as_uri(),
+            # In HA mode the JobManager's RPC port comes from here, not jobmanager.rpc.port.
+            "high-availability.jobmanager.port": str(s.port(s.flink_rpc_port)),
+            # One JobManager: no other leader can take over during a ZooKeeper blip, so a lost
+            # connection (ZooKeeper restarting) need not stop the jobs; an expired session still does.
+            "high-availability.zookeeper.client.tolerate-suspended-connections": True,
+            # A killed JobManager's leadership lasts until its ZooKeeper session expires (default 60 s):
+            # the restarted one waits that long before it can resume the jobs.
+            "high-availability.zookeeper.client.session-timeout": 15000,
+            # Flink's default backs off up to a minute and forgets earlier failures only after an hour
+            # of calm: after a few engine restarts the job would sit idle for a minute each time.
+            "restart-strategy.type": "exponential-delay",
+            "restart-strategy.exponential-delay.initial-backoff": "1 s",
+            "restart-strategy.exponential-delay.max-backoff": "10 s",
+            "restart-strategy.exponential-delay.backoff-multiplier": 2.0,
+            "restart-strategy.exponential-delay.reset-backoff-threshold": "2 min",
         }
         merged = {**_flatten(shipped), **ours}
         opts = str(merged.get("env.java.opts.all", ""))
@@ -84,7 +109,7 @@ class Flink(Engine):
 
     def prepare(self) -> None:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
-        for sub in ("tmp", "log", "checkpoints", "savepoints"):
+        for sub in ("tmp", "log", "checkpoints", "savepoints", "ha"):
             (self.home / sub).mkdir(exist_ok=True)
         shipped = flink_home() / "conf"
         for name in (
@@ -116,6 +141,23 @@ class Flink(Engine):
             cwd=self.home,
             env=self.env(),
         )
+
+    def start(self, supervisor: Supervisor) -> Probe:
+        """Wait for ZooKeeper (started with Pinot; Flink's HA keeps its leader and jobs there) first."""
+        s = self.settings
+        deadline = time.monotonic() + s.startup_timeout_s
+        zookeeper = zookeeper_probe(s.host, s.port(s.zookeeper_port))
+        while not zookeeper.ready and time.monotonic() < deadline:
+            time.sleep(0.5)
+            zookeeper = zookeeper_probe(s.host, s.port(s.zookeeper_port))
+        if not zookeeper.ready:
+            raise EngineStartError(
+                self.name,
+                f"ZooKeeper at {s.zookeeper_address} is not serving ({zookeeper.detail}); Flink's high "
+                "availability needs it: `rta up pinot` starts it",
+                self.log_file("flink-jobmanager"),
+            )
+        return super().start(supervisor)
 
     def _overview(self) -> dict[str, Any] | None:
         try:

@@ -19,6 +19,9 @@ _JAVA17_OPENS = [
     f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
     for pkg in ("java.nio", "sun.nio.ch", "java.lang", "java.util", "java.lang.reflect", "jdk.internal.misc")
 ] + ["-Dio.netty.tryReflectionSetAccessible=true"]
+# Helix's ZooKeeper session (default 30 s): a restarted Pinot re-registers its instances only once the
+# killed one's session has expired, so this bounds how long a crash keeps Pinot away.
+_ZK_SESSION = ["-Dzk.session.timeout=15000"]
 
 ADMIN_MAIN = "org.apache.pinot.tools.admin.PinotAdministrator"
 # Pinot registers instances under a hostname; without this it picks the machine's outbound address.
@@ -73,7 +76,8 @@ class Pinot(Engine):
             (self.home / f"{role}.conf").write_text("".join(f"{k}={v}\n" for k, v in config.items()))
 
     def _java_cmd(self, heap_mb: int) -> list[str]:
-        return [*self.jvm(heap_mb, paths.lib_dir("pinot"), self.home / "tmp", *_JAVA17_OPENS), ADMIN_MAIN]
+        flags = [*_JAVA17_OPENS, *_ZK_SESSION]
+        return [*self.jvm(heap_mb, paths.lib_dir("pinot"), self.home / "tmp", *flags), ADMIN_MAIN]
 
     def spec(self, process: str) -> ProcessSpec:
         s = self.settings
@@ -104,7 +108,7 @@ class Pinot(Engine):
 
     def probe_process(self, process: str) -> Probe:
         if process == "pinot-zookeeper":
-            return _zookeeper_ok(self.settings.host, self.settings.port(self.settings.zookeeper_port))
+            return zookeeper_probe(self.settings.host, self.settings.port(self.settings.zookeeper_port))
         return Probe(True, "started")
 
     def probe(self) -> Probe:
@@ -140,7 +144,7 @@ class Pinot(Engine):
         }
 
 
-def _zookeeper_ok(host: str, port: int) -> Probe:
+def zookeeper_probe(host: str, port: int) -> Probe:
     """ZooKeeper's 'srvr' four-letter word (the only one whitelisted by default) answers when serving."""
     try:
         with socket.create_connection((host, port), timeout=2.0) as sock:

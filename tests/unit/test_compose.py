@@ -90,3 +90,29 @@ def test_prometheus_scrapes_the_api_with_the_documented_rules() -> None:
         for name in re.findall(r"\b(rta_[a-z_]+)", rule["expr"]):
             base = re.sub(r"_(total|bucket|count|sum)$", "", name)
             assert base in exported, (rule["alert"], name)
+
+
+def test_docker_heals_like_the_local_stack() -> None:
+    """Long-running services restart when they crash; Flink's HA and restart settings equal the local
+    stack's, but for the addresses that differ inside the network."""
+    services = _compose()["services"]
+    one_shot = {"tables", "pipeline"}
+    for name, service in services.items():
+        want = "no" if name in one_shot else "unless-stopped"
+        assert service.get("restart") == want, name
+    props = _flink_properties(_compose())
+    local = Flink(Settings(), Path("/nonexistent-jdk")).config()
+    keys = [k for k in local if k.startswith(("high-availability.", "restart-strategy."))]
+    assert len(keys) >= 10
+    differ = {
+        "high-availability.zookeeper.quorum",
+        "high-availability.storageDir",
+        "high-availability.jobmanager.port",
+    }
+    for key in keys:
+        value = local[key]
+        want = str(value).lower() if isinstance(value, bool) else str(value)
+        if key not in differ:
+            assert props[key] == want, key
+    assert props["high-availability.zookeeper.quorum"] == "pinot-zookeeper:2181"
+    assert services["flink-jobmanager"]["depends_on"]["pinot-zookeeper"] == {"condition": "service_healthy"}
