@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors
+from api.alerting import AlertEvaluator
 from api.auth import Keys, Scope, scoped
 from api.deps import Context
 from api.observability import ApiMetrics, PipelineCollector, RequestMetrics
 from api.routers import (
     access,
     active_users,
+    alerts,
     categories,
     customers,
     dashboard,
@@ -42,11 +45,12 @@ from query.pinot import Pinot
 def create_app(settings: Settings | None = None, tables: Tables | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = ApiMetrics()
+    served_tables = tables or Tables.named(settings.api_tables)  # fails fast on an unknown dataset
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.tables = tables or Tables()
+        app.state.tables = served_tables
         ttl = settings.api_cache_ttl_s
         cache = QueryCache(ttl, on_lookup=metrics.cache_lookup) if ttl > 0 else None
         # one connection pool for all requests
@@ -54,7 +58,13 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         app.state.live = live.make_feeds(Context(app.state.pinot, app.state.tables, settings))
         metrics.watch_live(app.state.live)
         metrics.registry.register(PipelineCollector(settings, app.state.pinot, app.state.tables))
+        # the rules read through the same client and tables as the routes
+        app.state.alerts = AlertEvaluator(settings, app.state.pinot, app.state.tables)
+        metrics.registry.register(app.state.alerts.collector)
+        app.state.alerts.start()
         yield
+        await anyio.to_thread.run_sync(app.state.alerts.stop)  # joins its threads: off the event loop
+        metrics.registry.unregister(app.state.alerts.collector)
         await app.state.live.close()
         app.state.pinot.close()
 
@@ -80,6 +90,7 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         (data_quality.letters, Scope.SESSIONS),  # raw payloads: user ids
         (kafka.router, Scope.KAFKA),
         (prometheus.router, Scope.OPS),
+        (alerts.router, Scope.OPS),
     ):
         app.include_router(router, dependencies=scoped(scope) if scope else [])
     dashboard.mount(app)

@@ -4,7 +4,7 @@ pipeline's own documentation agree."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -378,3 +378,66 @@ class Readiness(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+
+
+AlertStatus = Literal["firing", "resolved"]
+
+
+class Alert(BaseModel):
+    """One firing of an alert rule, from the evaluation that found its condition true to the one that found
+    it false."""
+
+    dedup_key: str = Field(
+        description="`<rule>:<started_at epoch ms>`: the same for this firing's `firing` and `resolved` "
+        "posts and for every retry; a receiver drops a (dedup_key, status) it has seen"
+    )
+    rule: str = Field(description="the rule that fired (see `rules`)")
+    status: AlertStatus
+    started_at: Instant = Field(description="the evaluation that found the condition true")
+    resolved_at: Instant | None = Field(description="the evaluation that found it false; null while firing")
+    value: float | None = Field(
+        description="the rule's value at the newest evaluation (at resolution, once resolved)"
+    )
+    threshold: float = Field(description="the threshold setting in force when the alert changed")
+    summary: str = Field(description="the condition in words, with its numbers")
+
+
+class AlertNotice(Alert):
+    """The body POSTed to the alert webhook on each change (the same change may come again: at least once)."""
+
+    sent_at: Instant = Field(description="this attempt (a retry of the same change has a later one)")
+
+
+class AlertRule(BaseModel):
+    """A rule and its newest evaluation."""
+
+    rule: str
+    description: str = Field(description="what the rule reads, its value's unit and when it fires")
+    setting: str = Field(
+        description="the setting holding its threshold (environment: RTA_ + its name in capitals)"
+    )
+    threshold: float = Field(description="0: the rule is off")
+    state: Literal["ok", "firing", "no_data", "error", "off", "pending"] = Field(
+        description="the newest evaluation: condition false / true; too little data to judge or a source did "
+        "not answer (either way the alert keeps its state); the rule is off; not evaluated yet"
+    )
+    value: float | None = Field(description="the value the newest evaluation read (null: none)")
+    detail: str | None = Field(description="the reading in words, or why it could not be read")
+    evaluated_at: Instant | None
+
+
+class WebhookState(BaseModel):
+    configured: bool = Field(description="whether RTA_ALERT_WEBHOOK_URL is set (the URL is not shown)")
+    pending: int = Field(description="changes not yet acknowledged with a 2xx (kept across restarts)")
+    delivered: int = Field(description="posts acknowledged since the API started")
+    last_error: str | None = Field(description="why the newest failed attempt failed; null after a success")
+
+
+class Alerts(BaseModel):
+    """The alert rules' newest evaluation, and the alerts: firing first, then resolved, newest first."""
+
+    evaluated_at: Instant | None = Field(description="the newest evaluation round (null: none yet)")
+    interval_s: float = Field(description="how often the rules are evaluated (0: never)")
+    rules: list[AlertRule]
+    webhook: WebhookState
+    data: list[Alert]

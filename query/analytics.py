@@ -20,7 +20,7 @@ Three rules hold for every query here, each because of a Pinot 0.11 behaviour:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -59,6 +59,21 @@ class Tables:
     active_users: str = ACTIVE_USERS.name
     product_metrics: str = PRODUCT_METRICS.name
     session_metrics: str = SESSION_METRICS.name
+
+    @classmethod
+    def named(cls, overrides: Mapping[str, str]) -> Tables:
+        """Default tables but for `overrides` (dataset name -> table, settings.api_tables).
+
+        Raises ValueError naming an unknown dataset or an empty table name.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"api_tables: unknown dataset(s) {unknown}; choose from {sorted(known)}")
+        empty = sorted(name for name, table in overrides.items() if not table.strip())
+        if empty:
+            raise ValueError(f"api_tables: empty table name for {empty}")
+        return cls(**overrides)
 
 
 def page(rows: Sequence[T], offset: int, limit: int) -> list[T]:

@@ -4,6 +4,7 @@ generator. Supervised like the engines (PID files, logs in the run folder), stop
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -16,7 +17,8 @@ API, GENERATOR = "api", "generator"
 APP_PROCESSES = (GENERATOR, API)  # stop order
 
 
-def api_spec(settings: Settings) -> ProcessSpec:
+def api_spec(settings: Settings, env: Mapping[str, str] | None = None) -> ProcessSpec:
+    """uvicorn serving api.main:app with `settings`' ports and run folder; `env` adds RTA_* settings."""
     return ProcessSpec(
         name=API,
         argv=[
@@ -34,7 +36,11 @@ def api_spec(settings: Settings) -> ProcessSpec:
         ],
         log_file=settings.run_dir / "logs" / "api.log",
         cwd=REPO_ROOT,
-        env={"RTA_PORT_OFFSET": str(settings.port_offset), "RTA_RUN_DIR": str(settings.run_dir)},
+        env={
+            "RTA_PORT_OFFSET": str(settings.port_offset),
+            "RTA_RUN_DIR": str(settings.run_dir),
+            **(env or {}),
+        },
     )
 
 
@@ -63,9 +69,11 @@ def generator_spec(settings: Settings) -> ProcessSpec:
     )
 
 
-def start_api(settings: Settings, supervisor: Supervisor, timeout_s: float = 60.0) -> RunningProcess:
+def start_api(
+    settings: Settings, supervisor: Supervisor, timeout_s: float = 60.0, env: Mapping[str, str] | None = None
+) -> RunningProcess:
     """Start the API unless running, and wait until /health answers."""
-    proc = supervisor.start(api_spec(settings))
+    proc = supervisor.start(api_spec(settings, env))
 
     def healthy() -> None:
         if supervisor.find(API) is None:

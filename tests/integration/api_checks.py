@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.deps import Context
@@ -50,7 +50,7 @@ def _time(e: BaseEvent) -> int:
     return to_epoch_millis(e.event_timestamp)
 
 
-def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
+def _get(client: httpx.Client, path: str, **params: Any) -> dict[str, Any]:
     r = client.get(path, params=params)
     assert r.status_code == 200, (path, params, r.text[:500])
     body: dict[str, Any] = r.json()
@@ -64,7 +64,7 @@ def whole_hours(want: Expected) -> dict[str, str]:
     return {"from": _iso(lo), "to": _iso(hi)}
 
 
-def assert_api_serves(client: TestClient, want: Expected) -> None:
+def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     span = whole_hours(want)
     _active_users(client, want, span)
     _revenue(client, want, span)
@@ -74,7 +74,7 @@ def assert_api_serves(client: TestClient, want: Expected) -> None:
     _sessions(client, want, span)
 
 
-def _active_users(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _active_users(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/active-users", **span, compare="previous_period")
     assert "active_users" in body["meta"]["source"]  # the pre-aggregated minutes
     got = {_ms(p["bucket"]): p for p in body["data"]}
@@ -97,7 +97,7 @@ def _active_users(client: TestClient, want: Expected, span: dict[str, str]) -> N
         assert point["events"] == len(group)
 
 
-def _revenue(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/revenue", **span)
     minutes = _by_bucket((e for e in want.accepted if isinstance(e, Purchase)), MINUTE, _time)
     for point in body["data"]:
@@ -140,7 +140,7 @@ def _assert_ranking(body: dict[str, Any], totals: dict[str, dict[str, Any]], sor
         assert _close(p["avg_price"], t["price"] / t["n"])
 
 
-def _products(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _products(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/products", **span, sort="revenue", limit=5)
     _assert_ranking(body, _product_totals(want.accepted), "revenue", 5)
     desktop = [e for e in want.accepted if e.device_type == "desktop"]
@@ -157,7 +157,7 @@ def _products(client: TestClient, want: Expected, span: dict[str, str]) -> None:
         assert _close(point["revenue"], t["revenue"] if t else 0.0)
 
 
-def _funnel(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _funnel(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/funnel", **span, breakdown="device_type")
     for segment in body["data"]:
         events = [e for e in want.accepted if e.device_type == segment["segment"]]
@@ -168,7 +168,7 @@ def _funnel(client: TestClient, want: Expected, span: dict[str, str]) -> None:
     assert {s["segment"] for s in body["data"]} == {e.device_type for e in want.accepted}
 
 
-def _data_quality(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _data_quality(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/data-quality", **span)
     accepted: dict[int, int] = defaultdict(int)
     late: dict[int, int] = defaultdict(int)
@@ -184,7 +184,7 @@ def _data_quality(client: TestClient, want: Expected, span: dict[str, str]) -> N
     assert sum(p["accepted"] for p in body["data"]) == len(want.accepted)
 
 
-def _sessions(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _sessions(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     for expected in want.sessions[:3]:
         got = _get(client, f"/metrics/sessions/{expected.session_id}")
         assert got == expected.model_dump(mode="json") | {"revenue": got["revenue"]}
@@ -237,7 +237,7 @@ def assert_totals(got: dict[str, Any], want: dict[str, Any]) -> None:
             assert got[name] == value, (name, got[name], value)
 
 
-def assert_dashboard_routes_serve(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def assert_dashboard_routes_serve(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     """Every route the dashboard's panels read, against the oracle."""
     _summary(client, want, span)
     _event_types(client, want, span)
@@ -252,7 +252,7 @@ def assert_dashboard_routes_serve(client: TestClient, want: Expected, span: dict
     _live_snapshot(client, want)
 
 
-def _summary(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _summary(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/summary", **span, compare="previous_period")
     assert_totals(body["data"], oracle_totals(want.accepted))
     assert_totals(body["previous"], oracle_totals([]))  # nothing before the test's traffic
@@ -262,7 +262,7 @@ def _summary(client: TestClient, want: Expected, span: dict[str, str]) -> None:
     )
 
 
-def _event_types(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _event_types(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/events", **span)
     minutes = _by_bucket(want.accepted, MINUTE, _time)
     assert len(body["data"]) == (_ms(span["to"]) - _ms(span["from"])) // MINUTE
@@ -274,7 +274,7 @@ def _event_types(client: TestClient, want: Expected, span: dict[str, str]) -> No
     assert sum(p["events"] for p in body["data"]) == len(want.accepted)
 
 
-def _categories(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _categories(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     totals: dict[str, dict[str, Any]] = {}
     for e in want.accepted:
         if not isinstance(e, ProductView | AddToCart | Purchase):
@@ -297,7 +297,7 @@ def _categories(client: TestClient, want: Expected, span: dict[str, str]) -> Non
     assert [c["rank"] for c in body["data"]] == list(range(1, len(ranked) + 1))
 
 
-def _dead_letters(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _dead_letters(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/dead-letters", **span, limit=1000, payload_chars=40)
     assert body["total"] == len(want.dead_letters)
     got = {(d["source_partition"], d["source_offset"]): d for d in body["data"]}
@@ -314,7 +314,7 @@ def _dead_letters(client: TestClient, want: Expected, span: dict[str, str]) -> N
     assert len(some["data"]) == min(2, some["total"])
 
 
-def _hour_of_day(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _hour_of_day(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     for zone in ("UTC", "Asia/Kathmandu"):  # +05:45: a local hour is not a UTC hour
         body = _get(client, "/metrics/page-views/hour-of-day", **span, tz=zone)
         counts = [0] * 24
@@ -325,7 +325,7 @@ def _hour_of_day(client: TestClient, want: Expected, span: dict[str, str]) -> No
         assert [h["page_views"] for h in body["data"]] == counts, zone
 
 
-def _locations(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _locations(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     rows: dict[str, dict[str, Any]] = {}
     for e in want.accepted:
         r = rows.setdefault(e.location, {"users": set(), "customers": set(), "orders": set(), "revenue": 0.0})
@@ -347,7 +347,7 @@ def _locations(client: TestClient, want: Expected, span: dict[str, str]) -> None
         assert _close(r["revenue"], w["revenue"])
 
 
-def _order_frequency(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _order_frequency(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     orders: dict[str, set[str]] = defaultdict(set)
     for e in want.accepted:
         if isinstance(e, Purchase):
@@ -361,7 +361,7 @@ def _order_frequency(client: TestClient, want: Expected, span: dict[str, str]) -
     ]
 
 
-def _dimensions(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _dimensions(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/dimensions", **span)
     for name in ("device_type", "os", "browser", "location"):
         assert body[name] == sorted({getattr(e, name) for e in want.accepted}), name
@@ -380,7 +380,7 @@ def _same_rows(page: list[dict[str, Any]], rows: list[dict[str, Any]]) -> bool:
     )
 
 
-def _pages(client: TestClient, want: Expected, span: dict[str, str]) -> None:
+def _pages(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     """The second page of each ranking is the oracle's ranking from offset on, for every sort."""
     for sort in ("views", "add_to_carts", "purchases", "units", "revenue"):
         full = _get(client, "/metrics/categories", **span, sort=sort, limit=1000)["data"]
@@ -409,7 +409,7 @@ def _pages(client: TestClient, want: Expected, span: dict[str, str]) -> None:
     assert middle == everything[3:5]
 
 
-def _previous_period(client: TestClient, want: Expected) -> None:
+def _previous_period(client: httpx.Client, want: Expected) -> None:
     """A closed range whose previous period holds events too: both equal the oracle over their minutes."""
     last = max(_time(e) for e in want.accepted)
     end = last - last % MINUTE  # the minute before the newest event's: closed, and every event before it
@@ -423,7 +423,7 @@ def _previous_period(client: TestClient, want: Expected) -> None:
     assert_totals(body["previous"], oracle_totals(before))
 
 
-def _live_snapshot(client: TestClient, want: Expected) -> None:
+def _live_snapshot(client: httpx.Client, want: Expected) -> None:
     """What /metrics/stream pushes (api.routers.live.snapshot), minute by minute, against the oracle."""
     state = client.app.state  # type: ignore[attr-defined]
     ctx = Context(state.pinot, state.tables, state.settings)
@@ -457,7 +457,7 @@ def _live_snapshot(client: TestClient, want: Expected) -> None:
     assert sum(p.events for p in snap.data) > 0
 
 
-def scrape(client: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+def scrape(client: httpx.Client) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """/prometheus as metric name -> labels -> value."""
     r = client.get("/prometheus")
     assert r.status_code == 200, r.text[:300]
@@ -469,7 +469,7 @@ def scrape(client: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], fl
 
 
 def assert_prometheus_serves(
-    client: TestClient, want: Expected, job: str, raw_topic: str, events_table: str
+    client: httpx.Client, want: Expected, job: str, raw_topic: str, events_table: str
 ) -> None:
     """The pipeline's health as exported for Prometheus, against the oracle and the engines' state."""
 

@@ -32,6 +32,11 @@ def test_status_reports_every_engine_ready(stack: Stack) -> None:
     for process in ("kafka", "pinot-zookeeper", "pinot", "flink-jobmanager", "flink-taskmanager"):
         assert process in result.stdout
     assert stack.settings.flink_rest_url in result.stdout
+    daemon = stack.daemon()
+    assert daemon is not None  # started by `stack.up()`: everything runs under the supervisor
+    assert f"supervisor           pid {daemon.pid}," in result.stdout
+    assert "restarts" in result.stdout
+    assert "last exit" in result.stdout
 
 
 def test_up_twice_keeps_the_same_processes(stack: Stack) -> None:

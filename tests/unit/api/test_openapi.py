@@ -44,6 +44,7 @@ def test_every_route_is_checked_here_or_named_as_not_a_metric(spec: dict[str, An
         "/health",
         "/ready",
         "/prometheus",
+        "/alerts",
         "/auth/session",
         "/time-zones",
         "/metrics/stream",
