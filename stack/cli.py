@@ -22,7 +22,7 @@ from stack.engines.base import EngineStartError
 from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
 from stack.pinot_tables import PinotTableError
-from stack.process import ProcessHealth
+from stack.process import ProcessHealth, SupervisorError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -110,8 +110,8 @@ def up(
     started = time.monotonic()
     try:
         statuses = stack.up(engines)
-    except EngineStartError as exc:
-        err.print(f"[red]{exc}[/red]")
+    except (EngineStartError, SupervisorError) as exc:
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from exc
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
@@ -140,7 +140,7 @@ def _provision(fresh: bool, pipeline: bool = True) -> None:
 def provision_command(
     fresh: Annotated[
         bool,
-        typer.Option(help="Stopped job, changed SQL: start without its state, at its committed offsets."),
+        typer.Option(help="Changed SQL: replace the job by one without its state, at its committed offsets"),
     ] = False,
     pipeline: Annotated[
         bool, typer.Option(help="Also run the pipeline job (--no-pipeline: topics and tables).")

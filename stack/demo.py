@@ -9,7 +9,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from core.settings import Settings, get_settings
 from stack.apps import start_api, start_generator
-from stack.process import Supervisor
+from stack.process import Supervisor, SupervisorError
 
 console = Console()
 
@@ -41,10 +41,16 @@ def _first_minute_served(settings: Settings) -> bool:
 def main() -> None:
     settings = get_settings()
     supervisor = Supervisor(settings.run_dir)
-    start_api(settings, supervisor)
-    dashboard = f"{settings.api_url}/dashboard"
-    console.print(f"[bold]Dashboard: {dashboard}[/bold] (fills in as the first minute is served)")
-    start_generator(settings, supervisor)
+    try:
+        start_api(settings, supervisor)
+        dashboard = f"{settings.api_url}/dashboard"
+        console.print(f"[bold]Dashboard: {dashboard}[/bold] (fills in as the first minute is served)")
+        start_generator(settings, supervisor)
+    except (SupervisorError, RuntimeError, httpx.HTTPError) as exc:
+        console.print(
+            f"[red]{exc}[/red]\nlogs: .venv/bin/rta logs api | generator | supervisor", markup=False
+        )
+        raise SystemExit(1) from exc
     try:
         Retrying(stop=stop_after_delay(120), wait=wait_fixed(1), retry=retry_if_result(lambda ok: not ok))(
             _first_minute_served, settings

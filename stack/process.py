@@ -210,13 +210,18 @@ class Supervisor:
         same way) and waits until the daemon has started it. Raises SupervisorError if it does not.
         """
         existing = self.find(spec.name)
-        if existing is not None:
-            return existing
         env = {**os.environ, **spec.env}
         if not self.supervised:
-            return self.record(spec.name, spawn(spec, env).pid, spec)
+            return existing or self.record(spec.name, spawn(spec, env).pid, spec)
         # A new generation: the daemon forgets earlier failures (and a give-up) of this name.
         wanted = {"spec": spec.to_json(), "env": env, "generation": uuid.uuid4().hex}
+        if existing is not None:
+            # Running: keep it, but make sure it is watched (a daemon that died is started again, and
+            # a process started before supervision existed is adopted).
+            if not self.wanted_file(spec.name).exists():
+                write_json_atomic(self.wanted_file(spec.name), wanted, mode=0o600)
+            self.ensure_daemon()
+            return existing
         write_json_atomic(self.wanted_file(spec.name), wanted, mode=0o600)  # the env may hold secrets
         self.ensure_daemon()
         deadline = time.monotonic() + self.start_timeout_s
@@ -245,14 +250,36 @@ class Supervisor:
             self.wanted_file(name).unlink(missing_ok=True)
         running = self.find(name)
         if running is None:
-            self._pid_file(name).unlink(missing_ok=True)
             return False
         self._signal_group(running.pid, signal.SIGTERM)
         if not _wait_until(lambda: _gone(running.pid), timeout_s):
             self._signal_group(running.pid, signal.SIGKILL)
             _wait_until(lambda: _gone(running.pid), 10.0)
-        self._pid_file(name).unlink(missing_ok=True)
+        self._forget_pid(name, running.pid)
         return True
+
+    def _forget_pid(self, name: str, pid: int) -> None:
+        """Remove the PID file if it still names `pid` (a racing `start` may have recorded another)."""
+        try:
+            if json.loads(self._pid_file(name).read_text()).get("pid") == pid:
+                self._pid_file(name).unlink(missing_ok=True)
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def wanted_generation(self, name: str) -> str | None:
+        """The generation of the current start request for `name` (None: not wanted)."""
+        try:
+            return str(json.loads(self.wanted_file(name).read_text())["generation"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+
+    def gave_up_on(self, name: str) -> ProcessHealth | None:
+        """The daemon's record of `name` if it gave up on the current start request, else None."""
+        health = self.health().get(name)
+        generation = self.wanted_generation(name)
+        if health is not None and health.status == "gave_up" and health.generation == generation:
+            return health
+        return None
 
     def kill(self, name: str) -> bool:
         """kill -9 the process group without any grace, as a crash would: for fault-injection tests.
@@ -302,7 +329,7 @@ class Supervisor:
         self._signal_group(running.pid, signal.SIGTERM)
         if not _wait_until(lambda: _gone(running.pid), timeout_s):
             self._signal_group(running.pid, signal.SIGKILL)
-        self._pid_file(DAEMON).unlink(missing_ok=True)
+        self._forget_pid(DAEMON, running.pid)
         return True
 
     def health(self) -> dict[str, ProcessHealth]:

@@ -95,12 +95,21 @@ def ensure_pipeline(
     from stack import recovery  # recovery builds on this module
 
     job_name = spec.job_name if spec else job_name
-    with FlinkRest(settings) as rest:
-        for job in rest.jobs():
-            if job["name"] == job_name and job["state"] in ACTIVE_STATES:
-                return PipelineState(job["jid"], "already running")
     record = _job_record(settings, job_name)
     spec = spec or recovery.load_spec(settings, job_name)
+    with FlinkRest(settings) as rest:
+        active = [j for j in rest.jobs() if j["name"] == job_name and j["state"] in ACTIVE_STATES]
+        if active:
+            recorded = json.loads(record.read_text()).get("plan") if record.exists() else None
+            if not fresh and recorded in (None, recovery.plan_digest(settings, spec)):
+                return PipelineState(active[0]["jid"], "already running")
+            # Flink's high availability brings back after `rta up` the job that ran before `rta down`,
+            # with its old plan: a changed plan (new SQL or settings), or --fresh, replaces it.
+            for job in active:
+                rest.cancel(job["jid"])
+    for job in active:
+        if wait_for_state(settings, job["jid"], TERMINAL_STATES, 120) is None:
+            raise ProvisionError(f"job {job['jid']} of {job_name} did not stop within 120 s of its cancel")
     checkpoint = None if fresh else resume_point(settings, record)
     config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
     try:

@@ -14,6 +14,7 @@ What a job runs is its `JobSpec`, kept with its id in the job record
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -24,7 +25,15 @@ from typing import Any
 import httpx
 
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME, Quarantined, Topics, Variant, submit_pipeline
+from flink_jobs.pipeline import (
+    JOB_NAME,
+    Quarantined,
+    Topics,
+    Variant,
+    job_config,
+    statements,
+    submit_pipeline,
+)
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from stack import provision
 
@@ -115,14 +124,31 @@ def load_spec(settings: Settings, job_name: str = JOB_NAME) -> JobSpec:
     return JobSpec.from_json(data["spec"])
 
 
+def plan_digest(settings: Settings, spec: JobSpec) -> str:
+    """SHA-256 of what the job runs: its SQL statements and job options as `spec` and `settings` make
+    them. A running job whose record holds another digest runs an older plan."""
+    ddl, inserts = statements(
+        settings,
+        spec.topics,
+        spec.job_name,
+        spec.group_id,
+        Variant(extra_statements=spec.extra_statements),
+        spec.quarantine,
+    )
+    plan = {"ddl": ddl, "inserts": inserts, "config": job_config(settings)}
+    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+
+
 def save_record(settings: Settings, spec: JobSpec, job_id: str, restored_from: Path | None) -> Path:
-    """Write the job record: which job runs `spec` now, and the checkpoint it was started from."""
+    """Write the job record: which job runs `spec` now (and its plan's digest), and the checkpoint it was
+    started from."""
     path = record_path(settings, spec.job_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "job_id": job_id,
         "restored_from": str(restored_from) if restored_from else None,
         "spec": spec.to_json(),
+        "plan": plan_digest(settings, spec),
     }
     path.write_text(json.dumps(record, indent=2))
     return path

@@ -144,7 +144,10 @@ class Daemon:
                     if entry is not None and entry.child is not None:
                         entry.child.poll()  # a restarted request: reap the old child if it ended
                     entry = self.watched[name] = Watched(spec, env, generation)
-                self._tend(entry)
+                try:
+                    self._tend(entry)
+                except Exception:  # one process's trouble must not stop the others' supervision
+                    log.exception("supervising %s failed in this pass", name)
         self._write_state()
 
     def _alive(self, entry: Watched) -> bool:
@@ -172,12 +175,15 @@ class Daemon:
             entry.adopted, entry.child, entry.status = found, None, "running"
             entry.started_at = self.mono()
             return
+        entry.started_at = self.mono()  # a start that fails at once is a fast failure
         try:
             child = spawn(entry.spec, entry.env)
         except OSError as exc:
             entry.child = None
             self._ended(entry, f"could not start: {exc}")
             return
+        # Tracked before anything else can fail, so a later pass never starts a second copy.
+        entry.child, entry.adopted, entry.status = child, None, "running"
         self.supervisor.record(name, child.pid, entry.spec)
         if entry.exits:
             entry.restarts += 1
@@ -190,8 +196,7 @@ class Daemon:
             )
         else:
             log.info("started %s (pid %d)", name, child.pid)
-        entry.child, entry.adopted, entry.status = child, None, "running"
-        entry.started_at, entry.next_start_at = self.mono(), None
+        entry.next_start_at = None
 
     def _ended(self, entry: Watched, reason: str | None = None) -> None:
         uptime = self.mono() - entry.started_at if entry.started_at else 0.0
@@ -285,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # one bad pass must not end supervision
             log.exception("supervision pass failed")
         stopping.wait(TICK_S)
+    try:
+        daemon.step()  # `rta down` has just stopped everything: record it as stopped, not as backing off
+    except Exception:
+        log.exception("the last supervision pass failed")
     log.info("stopping; the processes keep running")
     return 0
 

@@ -53,13 +53,14 @@ class JobChange:
 
 
 def restarts_within(changes: list[JobChange], now_ms: int, window_ms: int) -> int:
-    """Restarts observed in (now - window, now]: numRestarts increments, and a new job id (the job was
-    submitted again: `rta skip`, a recovery) counts one plus the new job's own restarts."""
+    """Restarts observed in (now - window, now]: numRestarts increments; a new job id (the job was
+    submitted again: `rta skip`, a recovery) or a count that fell (the same job resumed by a new
+    JobManager, whose count starts again at 0) counts one plus the restarts since."""
     n = 0
     for before, after in itertools.pairwise(changes):
         if after.at_ms > now_ms - window_ms:
-            same = after.job_id == before.job_id
-            n += max(0, after.restarts - before.restarts) if same else 1 + after.restarts
+            grew = after.job_id == before.job_id and after.restarts >= before.restarts
+            n += after.restarts - before.restarts if grew else 1 + after.restarts
     return n
 
 

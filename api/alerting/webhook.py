@@ -16,7 +16,14 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, stop_when_event_set, wait_exponential
+from pydantic import ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_not_exception_type,
+    stop_when_event_set,
+    wait_exponential,
+)
 
 from api.alerting.store import AlertStore
 from api.schemas import AlertNotice
@@ -25,7 +32,15 @@ log = logging.getLogger("rta.api.alerts")
 
 
 class WebhookRefused(Exception):
-    """The receiver answered, but not with a 2xx."""
+    """The receiver answered, but not with a 2xx: tried again."""
+
+
+class WebhookRejected(Exception):
+    """The receiver will never take this change (a 4xx other than 408 / 429), or it no longer fits the
+    notice's shape: dropped, so it does not hold back every later one."""
+
+
+RETRIED_4XX = frozenset({408, 425, 429})
 
 
 class Webhook:
@@ -48,8 +63,13 @@ class Webhook:
         self.last_error: str | None = None
 
     def _post(self, payload: dict[str, Any]) -> None:
-        body = AlertNotice.model_validate({**payload, "sent_at": self.clock()}).model_dump_json()
+        try:
+            body = AlertNotice.model_validate({**payload, "sent_at": self.clock()}).model_dump_json()
+        except ValidationError as exc:
+            raise WebhookRejected(f"the stored change no longer fits AlertNotice: {exc}") from exc
         answer = self.client.post(self.url, content=body, headers={"Content-Type": "application/json"})
+        if answer.is_client_error and answer.status_code not in RETRIED_4XX:
+            raise WebhookRejected(f"the webhook answered HTTP {answer.status_code}")
         if not answer.is_success:
             raise WebhookRefused(f"the webhook answered HTTP {answer.status_code}")
 
@@ -67,6 +87,7 @@ class Webhook:
         retrying = Retrying(
             wait=wait_exponential(multiplier=1, max=self.max_backoff_s),
             stop=stop_when_event_set(self.stopping),
+            retry=retry_if_not_exception_type(WebhookRejected),
             sleep=self._sleep,
             before_sleep=self._failed,
             reraise=True,
@@ -75,7 +96,8 @@ class Webhook:
         self.last_error = None
 
     def drain(self) -> int:
-        """Deliver the outbox, oldest first, until it is empty or `stopping` is set; how many were sent."""
+        """Deliver the outbox, oldest first, until it is empty or `stopping` is set; how many were sent.
+        A change the receiver rejects for good (WebhookRejected) is logged and dropped."""
         sent = 0
         while not self.stopping.is_set():
             with self.store.lock:
@@ -84,6 +106,11 @@ class Webhook:
                 payload = self.store.outbox[0]
             try:
                 self.send(payload)
+                self.delivered += 1
+                sent += 1
+            except WebhookRejected as exc:
+                self.last_error = str(exc)
+                log.error("alerts: dropped %s %s: %s", payload.get("dedup_key"), payload.get("status"), exc)
             except Exception as exc:  # only when stopping: the entry stays for the next start
                 log.info("alerts: stopped before %s was delivered (%s)", payload.get("dedup_key"), exc)
                 return sent
@@ -91,6 +118,4 @@ class Webhook:
                 if self.store.outbox and self.store.outbox[0] is payload:  # (not dropped meanwhile)
                     self.store.outbox.popleft()
                     self.store.save()
-            self.delivered += 1
-            sent += 1
         return sent

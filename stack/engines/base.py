@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from stack.process import ProcessSpec, RunningProcess, Supervisor, tail
+from stack.process import ProcessSpec, RunningProcess, Supervisor, SupervisorError, tail
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,10 @@ class Engine(ABC):
         timeout = self.settings.startup_timeout_s
         started: list[RunningProcess] = []
         for process in self.process_names:
-            proc = supervisor.start(self.spec(process))
+            try:
+                proc = supervisor.start(self.spec(process))
+            except SupervisorError as exc:
+                raise EngineStartError(self.name, str(exc), self.log_file(process)) from exc
             started.append(proc)
             gate = functools.partial(self.probe_process, process)
             self._wait(supervisor, started, gate, timeout, proc.log_file)
@@ -96,13 +99,19 @@ class Engine(ABC):
             if last.ready:
                 return last
             for proc in started:
-                if supervisor.find(proc.name) is None:
-                    health = supervisor.health().get(proc.name)
-                    how = f" ({health.last_exit})" if health and health.last_exit else ""
+                if supervisor.find(proc.name) is not None:
+                    continue
+                if not supervisor.supervised:
+                    raise EngineStartError(
+                        self.name, f"process {proc.name} exited during start-up", proc.log_file
+                    )
+                # Supervised: a crash during start-up is restarted with backoff; only a give-up is final.
+                gave_up = supervisor.gave_up_on(proc.name)
+                if gave_up is not None:
                     raise EngineStartError(
                         self.name,
-                        f"process {proc.name} exited during start-up{how}; the supervisor restarts it "
-                        "with backoff until `rta down`",
+                        f"process {proc.name} kept failing during start-up; the supervisor gave up after "
+                        f"{gave_up.restarts + 1} tries (last: {gave_up.last_exit})",
                         proc.log_file,
                     )
             time.sleep(delay)

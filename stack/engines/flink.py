@@ -16,7 +16,7 @@ import httpx
 import yaml
 
 from stack.engines.base import Engine, EngineStartError, Probe
-from stack.engines.pinot import zookeeper_probe
+from stack.engines.pinot import ZOOKEEPER, zookeeper_probe
 from stack.process import ProcessSpec, Supervisor
 
 
@@ -145,9 +145,13 @@ class Flink(Engine):
     def start(self, supervisor: Supervisor) -> Probe:
         """Wait for ZooKeeper (started with Pinot; Flink's HA keeps its leader and jobs there) first."""
         s = self.settings
-        deadline = time.monotonic() + s.startup_timeout_s
+        started = time.monotonic()
         zookeeper = zookeeper_probe(s.host, s.port(s.zookeeper_port))
-        while not zookeeper.ready and time.monotonic() < deadline:
+        while not zookeeper.ready and time.monotonic() < started + s.startup_timeout_s:
+            # `rta up` starts Pinot (and its ZooKeeper) beside Flink: give it a moment to ask for it.
+            asked = supervisor.find(ZOOKEEPER) or supervisor.wanted_file(ZOOKEEPER).exists()
+            if not asked and time.monotonic() > started + 10:
+                break
             time.sleep(0.5)
             zookeeper = zookeeper_probe(s.host, s.port(s.zookeeper_port))
         if not zookeeper.ready:

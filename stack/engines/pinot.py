@@ -26,6 +26,7 @@ _ZK_SESSION = ["-Dzk.session.timeout=15000"]
 ADMIN_MAIN = "org.apache.pinot.tools.admin.PinotAdministrator"
 # Pinot registers instances under a hostname; without this it picks the machine's outbound address.
 INSTANCE_HOST = "localhost"
+ZOOKEEPER = "pinot-zookeeper"  # the process; Flink's high availability uses it too
 
 
 class Pinot(Engine):
@@ -33,7 +34,7 @@ class Pinot(Engine):
 
     @property
     def process_names(self) -> list[str]:
-        return ["pinot-zookeeper", "pinot"]
+        return [ZOOKEEPER, "pinot"]
 
     def _role_configs(self) -> dict[str, dict[str, str]]:
         s = self.settings
@@ -82,7 +83,7 @@ class Pinot(Engine):
     def spec(self, process: str) -> ProcessSpec:
         s = self.settings
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
-        if process == "pinot-zookeeper":
+        if process == ZOOKEEPER:
             argv = [
                 *self._java_cmd(s.zookeeper_heap_mb),
                 "StartZookeeper",
@@ -107,7 +108,7 @@ class Pinot(Engine):
         return ProcessSpec(name=process, argv=argv, log_file=self.log_file(process), cwd=self.home)
 
     def probe_process(self, process: str) -> Probe:
-        if process == "pinot-zookeeper":
+        if process == ZOOKEEPER:
             return zookeeper_probe(self.settings.host, self.settings.port(self.settings.zookeeper_port))
         return Probe(True, "started")
 

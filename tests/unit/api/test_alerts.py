@@ -351,6 +351,20 @@ def test_a_job_submitted_again_counts_as_a_restart_and_no_job_fires(tmp_path: Pa
     )
 
 
+def test_the_same_job_resumed_by_a_new_jobmanager_counts_as_a_restart(tmp_path: Path) -> None:
+    # Flink HA: a restarted JobManager resumes the job under its id, and numRestarts starts again at 0.
+    flink = Flink()
+    flink.set("RUNNING", 3)
+    ev = evaluator(
+        tmp_path, Shop(), flink, **only("job_restarting"), alert_window_s=300, alert_job_restarts=1
+    )
+    assert ev.evaluate(at(0)) == []
+    assert rule(ev, "job_restarting") == ("ok", 0)
+    flink.set("RUNNING", 0)
+    [fired] = ev.evaluate(at(15))
+    assert fired.value == 1
+
+
 # --- sources that do not answer, rules that are off --------------------------------------------------------
 
 
@@ -585,3 +599,21 @@ def test_the_app_evaluates_from_its_start_and_reports_engines_that_do_not_answer
             line == 'rta_alerts_firing{rule="no_events"} 0.0'
             for line in c.get("/prometheus").text.splitlines()
         )
+
+
+def test_a_change_the_receiver_rejects_for_good_is_dropped_and_the_next_one_delivered(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.script = [400]
+    shop = Shop()
+    ev = evaluator(tmp_path, shop, receiver=receiver, **only("no_events"))
+    [fired] = ev.evaluate(at(0))
+    assert drain(ev) == 0  # refused with a 400: not retried
+    assert receiver.answered == [400]
+    assert ev.snapshot().webhook.pending == 0
+    assert ev.snapshot().webhook.last_error == "the webhook answered HTTP 400"
+    shop.accepted.append(5.0)
+    [resolved] = ev.evaluate(at(10))
+    assert drain(ev) == 1  # the next change is not held back by the dropped one
+    assert receiver.delivered() == [(fired.dedup_key, "resolved")]
+    assert resolved.dedup_key == fired.dedup_key

@@ -1,7 +1,13 @@
+from __future__ import annotations
+
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from core.settings import Settings
+from stack import provision, recovery
 from stack.provision import resume_point
 
 
@@ -42,3 +48,48 @@ def test_a_job_stopped_before_its_first_checkpoint_hands_on_the_state_it_started
 def test_a_job_started_without_state_and_stopped_before_a_checkpoint_leaves_nothing(tmp_path: Path) -> None:
     s = Settings(run_dir=tmp_path)
     assert resume_point(s, _record(s, "b", None)) is None
+
+
+def test_a_running_job_is_kept_unless_its_plan_changed_or_fresh_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flink's HA brings back, after `rta down` / `rta up`, the job that ran before: with its old plan.
+    settings = Settings(run_dir=tmp_path)
+    spec = recovery.JobSpec.product()
+    cancelled: list[str] = []
+    submitted: list[Mapping[str, str] | None] = []
+
+    class Rest:
+        def __init__(self, _: Settings) -> None:
+            pass
+
+        def __enter__(self) -> Rest:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def jobs(self) -> list[dict[str, str]]:
+            return [{"jid": "old", "name": spec.job_name, "state": "RUNNING"}]
+
+        def cancel(self, job_id: str) -> None:
+            cancelled.append(job_id)
+
+    monkeypatch.setattr(provision, "FlinkRest", Rest)
+    monkeypatch.setattr(provision, "wait_for_state", lambda *_: "CANCELED")
+    monkeypatch.setattr(provision, "_wait_running", lambda *_: None)
+    monkeypatch.setattr(recovery, "submit_spec", lambda _s, _spec, config: submitted.append(config) or "new")
+    record = recovery.save_record(settings, spec, "old", None)
+
+    assert provision.ensure_pipeline(settings).action == "already running"
+    assert (cancelled, submitted) == ([], [])
+
+    older = {**json.loads(record.read_text()), "plan": "0" * 64}  # the SQL or the settings changed since
+    record.write_text(json.dumps(older))
+    state = provision.ensure_pipeline(settings)
+    assert (cancelled, state.job_id, state.action) == (["old"], "new", "started")  # no checkpoint to resume
+
+    cancelled.clear()
+    assert provision.ensure_pipeline(settings, fresh=True).job_id == "new"
+    assert cancelled == ["old"]
+    assert json.loads(record.read_text())["plan"] == recovery.plan_digest(settings, spec)

@@ -76,9 +76,13 @@ def test_a_killed_process_is_restarted_and_its_exit_recorded(supervisor: Supervi
 
 def test_a_stopped_process_stays_stopped(supervisor: Supervisor, tmp_path: Path) -> None:
     proc = supervisor.start(_spec(tmp_path, "sleeper"))
+    daemon = supervisor.daemon()
+    assert daemon is not None
     assert supervisor.stop("sleeper", timeout_s=5)
     time.sleep(1.0)  # several daemon passes (4 per second), none may start it again
     assert supervisor.find("sleeper") is None
+    alive = [c for c in psutil.Process(daemon.pid).children() if c.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []  # not restarted behind a deleted PID file either
     assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
     assert _poll(lambda: supervisor.health().get("sleeper")).status == "stopped"
 
@@ -114,7 +118,9 @@ def test_a_new_daemon_adopts_running_processes(supervisor: Supervisor, tmp_path:
     os.kill(old.pid, signal.SIGKILL)
     _poll(lambda: supervisor.daemon() is None)
     assert supervisor.find("sleeper") == proc  # its processes outlive it
-    new = supervisor.ensure_daemon()
+    assert supervisor.start(_spec(tmp_path, "sleeper")) == proc  # `rta up`: keeps it, restarts the daemon
+    new = supervisor.daemon()
+    assert new is not None
     assert new.pid != old.pid
     time.sleep(1.0)
     assert supervisor.find("sleeper") == proc  # adopted, not started twice
