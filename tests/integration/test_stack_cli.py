@@ -34,7 +34,7 @@ def test_status_reports_every_engine_ready(stack: Stack) -> None:
     assert stack.settings.flink_rest_url in result.stdout
     daemon = stack.daemon()
     assert daemon is not None  # started by `stack.up()`: everything runs under the supervisor
-    assert f"supervisor           pid {daemon.pid}," in result.stdout
+    assert f"supervisor           pid {daemon.pid};" in result.stdout
     assert "restarts" in result.stdout
     assert "last exit" in result.stdout
 
