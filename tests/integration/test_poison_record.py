@@ -143,11 +143,16 @@ def test_a_record_that_fails_the_job_is_named_and_skipped_exactly_once(
         assert recovery.load_spec(settings, pipeline.spec.job_name).quarantine == (
             Quarantined(*poison_at, REASON),
         )
+        quarantined_spec = recovery.load_spec(settings, pipeline.spec.job_name)
         assert recovery.read_record(settings, pipeline.spec.job_name) == {
             "job_id": done.job_id,
             "restored_from": str(done.restored_from),
-            "spec": recovery.load_spec(settings, pipeline.spec.job_name).to_json(),
+            "spec": quarantined_spec.to_json(),
+            "plan": recovery.plan_digest(settings, quarantined_spec),  # the quarantine is part of it
         }
+        assert recovery.plan_digest(settings, quarantined_spec) != recovery.plan_digest(
+            settings, pipeline.spec
+        )
 
         want = expected(raw, settings)
         assert poison_at in want.dead_letters  # the contract rejects it too (wrong_type user_id)
