@@ -29,6 +29,7 @@ from flink_jobs.pipeline import JOB_NAME
 from query.analytics import Tables
 from query.pinot import PinotUnavailable
 from query.sql import Value, bind
+from tests.support.polling import poll_until
 from tests.unit.api.fake_pinot import time_bounds
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -432,9 +433,9 @@ def test_undelivered_changes_and_firing_alerts_survive_a_restart(tmp_path: Path,
     first = evaluator(tmp_path, shop, receiver=receiver, **only("no_events"), alert_interval_s=0)
     first.start()  # the delivery thread only (interval 0: no evaluation loop)
     [fired] = first.evaluate(at(0))
-    deadline = time.monotonic() + 10
-    while len(receiver.answered) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    poll_until(
+        lambda: len(receiver.answered), lambda n: n >= 2, timeout_s=10, what="two refusals", interval_s=0.02
+    )
     assert receiver.answered[:2] == [503, 503]
     assert first.snapshot().webhook.last_error == "WebhookRefused: the webhook answered HTTP 503"
     stopping = time.monotonic()
@@ -498,14 +499,18 @@ def test_the_loop_evaluates_and_posts_on_its_own(tmp_path: Path, receiver: Recei
     started = time.monotonic()
     ev.start()
     try:
-        while not receiver.delivered() and time.monotonic() - started < 10:
-            time.sleep(0.02)
+        poll_until(receiver.delivered, bool, timeout_s=10, what="the first post", interval_s=0.02)
         assert time.monotonic() - started < 5  # evaluated at start, posted at once (not after 15 s)
         [(key, status)] = receiver.delivered()
         assert (key.split(":")[0], status) == ("no_events", "firing")
         evaluated = ev.snapshot().evaluated_at
-        time.sleep(0.3)
-        assert ev.snapshot().evaluated_at != evaluated  # evaluated again
+        poll_until(  # evaluated again
+            lambda: ev.snapshot().evaluated_at,
+            lambda at: at != evaluated,
+            timeout_s=5,
+            what="a second evaluation",
+            interval_s=0.02,
+        )
     finally:
         ev.stop()
     samples = {s.labels["rule"]: s.value for family in ev.collector.collect() for s in family.samples}
@@ -590,9 +595,13 @@ def test_alerts_refuses_an_unknown_status_naming_the_parameter(
 def test_the_app_evaluates_from_its_start_and_reports_engines_that_do_not_answer(tmp_path: Path) -> None:
     app = create_app(Settings(port_offset=31000, run_dir=tmp_path))  # nothing listens on these ports
     with TestClient(app) as c:
-        deadline = time.monotonic() + 20
-        while (body := c.get("/alerts").json())["evaluated_at"] is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        body = poll_until(
+            lambda: c.get("/alerts").json(),
+            lambda b: b["evaluated_at"] is not None,
+            timeout_s=20,
+            what="the first evaluation",
+            interval_s=0.05,
+        )
         assert body["data"] == []
         assert {r["rule"]: r["state"] for r in body["rules"]} == {r.name: "error" for r in RULES}
         assert any(

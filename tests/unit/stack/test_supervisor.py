@@ -16,6 +16,7 @@ import pytest
 
 from stack.process import ProcessSpec, Supervisor, SupervisorError
 from stack.supervisor import RestartPolicy, exit_reason
+from tests.support.polling import poll_until
 
 
 def _spec(tmp_path: Path, name: str, code: str = "import time; time.sleep(120)") -> ProcessSpec:
@@ -25,13 +26,8 @@ def _spec(tmp_path: Path, name: str, code: str = "import time; time.sleep(120)")
 
 
 def _poll(condition, timeout_s: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout_s} s")
+    """The first truthy value of `condition`."""
+    return poll_until(condition, bool, timeout_s=timeout_s, what="the supervisor's answer", interval_s=0.05)
 
 
 @pytest.fixture
@@ -100,7 +96,7 @@ def test_it_gives_up_after_repeated_fast_failures_and_start_tries_again(
     assert health.restarts == 2  # first start + 2 restarts = 3 fast failures
     assert health.last_exit is not None
     assert health.last_exit.startswith("exited with code 7 after")
-    time.sleep(1.0)
+    time.sleep(1.0)  # a window for a restart that must not happen (4 daemon passes a second)
     assert supervisor.find("crasher") is None
     assert supervisor.health()["crasher"].restarts == 2
     log = (supervisor.run_dir / "logs" / "supervisor.log").read_text()
@@ -122,7 +118,7 @@ def test_a_new_daemon_adopts_running_processes(supervisor: Supervisor, tmp_path:
     new = supervisor.daemon()
     assert new is not None
     assert new.pid != old.pid
-    time.sleep(1.0)
+    time.sleep(1.0)  # a window for a second copy that must not be started (4 daemon passes a second)
     assert supervisor.find("sleeper") == proc  # adopted, not started twice
     os.kill(proc.pid, signal.SIGKILL)
     restarted = _poll(lambda: (p := supervisor.find("sleeper")) and p.pid != proc.pid and p)
