@@ -26,7 +26,6 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from core.settings import Settings
-from event_generator.producer import make_producer, send
 from flink_jobs.runner import FlinkRest
 from query import pinot as q
 from stack.apps import API, start_api
@@ -38,6 +37,7 @@ from tests.integration.e2e import (
     assert_topics_exactly_once,
     raw_records,
     running_pipeline,
+    send_all,
     traffic,
 )
 from tests.support.oracle import expected
@@ -57,18 +57,6 @@ def _committed(settings: Settings, topic: str) -> int:
         return sum(consumer.end_offsets(parts).values()) if parts else 0
     finally:
         consumer.close()
-
-
-def _send_through(settings: Settings, topic: str, sent: list[Any], rate: float) -> int:
-    """Send everything; a record Kafka refused while it was down is an error, not a loss: the oracle
-    counts what the raw topic holds. Returns how many were refused."""
-    producer = make_producer(settings)
-    try:
-        report = send(producer, topic, sent, rate=rate)
-    finally:
-        producer.close()
-    assert report.sent + report.errors == len(sent)
-    return report.errors
 
 
 @contextmanager
@@ -125,7 +113,10 @@ def test_kill_9_heals_with_no_command_and_loses_and_doubles_nothing(
         api_url = extra.enter_context(_api_serving(settings, pipeline)) if process == API else None
         sent = traffic(datetime.now(UTC) - timedelta(seconds=150), count=6000, seed=31)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            sending = pool.submit(_send_through, settings, pipeline.topics.raw_events, sent, 250.0)  # ~24 s
+            # ~24 s; only Kafka's own kill may refuse records (asserted below)
+            sending = pool.submit(
+                send_all, settings, pipeline.topics.raw_events, sent, 250.0, refused_ok=True
+            )
             # Kill once output has been committed (visible to read_committed readers), so committed
             # and open transactions both exist, and while traffic is still being sent.
             poll_until(
