@@ -109,10 +109,10 @@ class AlertEvaluator:
             return f"Pinot did not answer: {exc}"
         except httpx.HTTPError as exc:
             log.warning("alerts: %s: Flink did not answer: %s", rule.name, exc)
-            return f"Flink did not answer: {type(exc).__name__}: {exc}"
+            return f"Flink's REST API did not answer ({type(exc).__name__}; details in the API log)"
         except Exception as exc:  # a bug in a rule must not stop the others
             log.exception("alerts: %s could not be evaluated", rule.name)
-            return f"could not be evaluated ({type(exc).__name__}: {exc}; logged)"
+            return f"could not be evaluated ({type(exc).__name__}; details in the API log)"
 
     def evaluate(self, now: datetime | None = None) -> list[Alert]:
         """One round: read every rule that is on; fire or resolve its alert; persist the changes and queue

@@ -75,7 +75,8 @@ class Webhook:
 
     def _failed(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        # Our own words only: a client error's text (addresses, errno) stays in the log below.
+        self.last_error = str(exc) if isinstance(exc, WebhookRefused) else f"no answer ({type(exc).__name__})"
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning("alerts: webhook attempt %d failed (%s); next in %.1f s", state.attempt_number, exc, wait)
 
