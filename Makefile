@@ -4,7 +4,7 @@ BIN := .venv/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser up down status demo test test-unit test-integration lint format clean bench
+.PHONY: help setup browser up down status demo check generate test test-unit test-integration lint format clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,15 @@ status: ## Show each engine's processes, memory and readiness
 demo: up ## Set up, start the stack, provision, run the API and the generator, print URLs and curl lines
 	@$(BIN)/python -m stack.demo
 
+check: setup lint ## The fast tier, in seconds: lint, types, generated files up to date, unit tests but the slow ones
+	@$(BIN)/rta generate --check
+	@$(BIN)/pytest tests/unit -m "not slow" -q
+
+generate: setup ## Rewrite the Flink SQL and Pinot files generated from core/ (the dataset registry)
+	@$(BIN)/rta generate
+
 test: setup browser lint ## Set up, lint, and run the whole suite (unit + integration on the real engines)
+	@$(BIN)/rta generate --check
 	@$(BIN)/pytest
 
 test-unit: setup ## Unit tests only (no engines)

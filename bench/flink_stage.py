@@ -31,7 +31,7 @@ from event_generator.faults import FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
 from flink_jobs.pipeline import INSERTS, Topics, Variant, submit_pipeline
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
-from stack.topics import ensure_topic
+from provisioning.topics import ensure_topic
 
 RESULTS = Path(__file__).parent / "results"
 VALIDATE = ("insert_dead_letters", "generated/insert_events")

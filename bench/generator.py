@@ -20,7 +20,7 @@ from core.settings import get_settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
-from stack.topics import ensure_topic
+from provisioning.topics import ensure_topic
 
 RESULTS = Path(__file__).parent / "results"
 

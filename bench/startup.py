@@ -27,7 +27,7 @@ from rich.table import Table
 
 from bench.footprint import at_rest
 from core.settings import Settings, get_settings
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()

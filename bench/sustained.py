@@ -38,8 +38,8 @@ from bench.footprint import Sampler
 from bench.stats import percentile
 from bench.traffic import generating
 from core import topics
+from core.datasets import JOB_NAME
 from core.settings import Settings, get_settings
-from flink_jobs.pipeline import JOB_NAME
 from query.pinot import Pinot
 from stack.apps import start_api
 from stack.process import Supervisor

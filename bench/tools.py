@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from stack.paths import cache_dir
+from toolchain.paths import cache_dir
 
 # rakyll/hey: an HTTP load generator with a per-worker rate limit and per-request CSV output.
 HEY_MODULE, HEY_VERSION = "github.com/rakyll/hey", "v0.1.4"

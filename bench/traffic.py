@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 # One generator process builds and sends about 15k events/s on a free core (bench/generator.py), far
 # less beside a busy pipeline; beyond this share per process the bench starts more of them.

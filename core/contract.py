@@ -2,7 +2,7 @@
 
 The rule table (`RULES`, `contract_spec()`) is derived from the Pydantic models in core/events.py and the
 wire rules in core/wire.py. The Flink job's Java checker (flink_jobs/udf, `EventContract`) reads the
-same table, written by `python -m flink_jobs.codegen` as a JSON resource, and applies the rules in the
+same table, written by `rta generate` as a JSON resource, and applies the rules in the
 same order, so both runtimes give the same verdict, the same reason code and the same reason text:
 
 1. the payload: `empty`, `too_large`, `not_utf8`, `not_json`, `not_object` (core/wire.py);
@@ -139,7 +139,7 @@ FIELD_NAMES: list[str] = [c.name for c in COLUMNS]
 
 
 def contract_spec() -> dict[str, Any]:
-    """The rule table as JSON-ready data: what the Java checker reads (written by flink_jobs.codegen)."""
+    """The rule table as JSON-ready data: what the Java checker reads (written by `rta generate`)."""
 
     def rule(r: Rule) -> dict[str, Any]:
         c = r.column

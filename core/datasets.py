@@ -1,13 +1,17 @@
-"""Every dataset the pipeline writes: its topic, columns, keys and time column, declared once.
+"""Every dataset the pipeline writes, declared once: the registry the rest is generated from.
 
-The Flink sink tables, the Kafka message keys and the Pinot tables (schema, primary key, upsert or
-append) all come from these declarations.
+A dataset names its topic, columns (from a model in core/metrics.py), keys, time column, whether Pinot
+upserts or appends it, and its Pinot table's design (purpose, retention, indexes). From these,
+`rta generate` writes the Flink sink DDL (flink_jobs/sql/generated/) and `pinot/<name>/schema.json` +
+`table.json`; `rta provision` creates one topic and one Pinot table per dataset; the job and the
+tests iterate over `DATASETS`. docs/adding-a-metric.md walks through adding one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from core import topics
 from core.columns import Column, model_columns, union_columns
@@ -20,6 +24,10 @@ from core.metrics import (
     ProductMinute,
     SessionSummary,
 )
+
+JOB_NAME: Final = "ecommerce-pipeline"
+"""The Flink job that writes every dataset below: its name on the Flink dashboard, its consumer group on
+the raw topic and its job record (`rta provision`)."""
 
 
 class Mode(StrEnum):
@@ -40,6 +48,12 @@ class Dataset:
     """The Kafka message key: the primary key, or a coarser column that still sends a key to one partition."""
     time_column: str
     mode: Mode
+    description: str
+    """One line: the Pinot table's `purpose` (shown in the controller UI)."""
+    retention_days: int = 30
+    """Pinot drops segments whose newest time value is older than this."""
+    inverted_index: tuple[str, ...] = ()
+    """Columns the API filters or groups on; the time column always gets a range index."""
     version_column: str | None = None
 
     def column(self, name: str) -> Column:
@@ -47,7 +61,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         names = {c.name for c in self.columns}
-        wanted = {*self.primary_key, *self.key_columns, self.time_column}
+        wanted = {*self.primary_key, *self.key_columns, self.time_column, *self.inverted_index}
         if self.version_column:
             wanted.add(self.version_column)
         if missing := wanted - names:
@@ -56,7 +70,18 @@ class Dataset:
             raise ValueError(f"dataset {self.name}: upsert datasets (only) need a version column")
 
 
-def _metric(name: str, topic: str, model: type[MetricRow], time_column: str, mode: Mode) -> Dataset:
+def metric_dataset(
+    name: str,
+    topic: str,
+    model: type[MetricRow],
+    time_column: str,
+    mode: Mode,
+    *,
+    inverted_index: tuple[str, ...] = (),
+    retention_days: int = 30,
+) -> Dataset:
+    """A dataset with a model's columns, keyed by its primary key; upserted rows carry `events` (a count
+    that only grows) as their version. The description is the model's docstring's first line."""
     return Dataset(
         name=name,
         topic=topic,
@@ -65,6 +90,9 @@ def _metric(name: str, topic: str, model: type[MetricRow], time_column: str, mod
         key_columns=model.primary_key,
         time_column=time_column,
         mode=mode,
+        description=(model.__doc__ or name).strip().splitlines()[0],
+        retention_days=retention_days,
+        inverted_index=inverted_index,
         version_column="events" if mode is Mode.UPSERT else None,
     )
 
@@ -77,14 +105,42 @@ EVENTS = Dataset(
     key_columns=("session_id",),  # an event_id always belongs to one session, so one partition
     time_column="event_timestamp",
     mode=Mode.APPEND,
+    description="Every accepted event (valid, first copy of its event_id), with is_late and "
+    "ingest_time: live, open-window and ad-hoc queries.",
+    retention_days=7,
+    inverted_index=(
+        *("event_type", "device_type", "os", "browser", "location"),
+        *("product_category", "product_id", "session_id", "user_id"),
+    ),
 )
-DEAD_LETTERS = _metric("dead_letters", topics.DEAD_LETTER, DeadLetter, "source_timestamp", Mode.APPEND)
-ACTIVE_USERS = _metric("active_users", topics.ACTIVE_USERS, ActiveUsersMinute, "window_start", Mode.UPSERT)
-PRODUCT_METRICS = _metric(
-    "product_metrics", topics.PRODUCT_METRICS, ProductMinute, "window_start", Mode.UPSERT
+DEAD_LETTERS = metric_dataset(
+    "dead_letters",
+    topics.DEAD_LETTER,
+    DeadLetter,
+    "source_timestamp",
+    Mode.APPEND,
+    inverted_index=("reason",),
 )
-SESSION_METRICS = _metric(
-    "session_metrics", topics.SESSION_METRICS, SessionSummary, "last_event_time", Mode.UPSERT
+ACTIVE_USERS = metric_dataset(
+    "active_users", topics.ACTIVE_USERS, ActiveUsersMinute, "window_start", Mode.UPSERT
+)
+PRODUCT_METRICS = metric_dataset(
+    "product_metrics",
+    topics.PRODUCT_METRICS,
+    ProductMinute,
+    "window_start",
+    Mode.UPSERT,
+    inverted_index=("product_id", "product_category"),
+)
+SESSION_METRICS = metric_dataset(
+    "session_metrics",
+    topics.SESSION_METRICS,
+    SessionSummary,
+    "last_event_time",
+    Mode.UPSERT,
+    inverted_index=("user_id", "device_type", "os", "browser", "location"),
 )
 
-DATASETS: tuple[Dataset, ...] = (EVENTS, DEAD_LETTERS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS)
+DATASETS: tuple[Dataset, ...] = (DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS)
+"""The registry. Order is the job's order of INSERTs (flink_jobs/pipeline.py): append new datasets at the
+end, so the job's existing operators keep their place and a running job resumes from its checkpoint."""

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stack.versions import REPO_ROOT
+_CHECKOUT = Path(__file__).resolve().parent.parent
+"""The checkout this package runs from (the default run directory is inside it)."""
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
     pinot_controller_host: str | None = None
     pinot_broker_host: str | None = None
     port_offset: Annotated[int, Field(ge=0, le=50000)] = 0
-    run_dir: Path = REPO_ROOT / ".run" / "stack"
+    run_dir: Path = _CHECKOUT / ".run" / "stack"
 
     kafka_port: Port = 9092
     kafka_controller_port: Port = 9093

@@ -33,7 +33,7 @@ from core.contract import Verdict, check, parse_payload
 from core.settings import get_settings
 from event_generator.faults import Fault, Outgoing
 from event_generator.producer import SendReport, make_producer, send
-from stack.topics import ensure_topic
+from provisioning.topics import ensure_topic
 
 app = typer.Typer(help=__doc__, add_completion=False)
 console = Console(stderr=True)

@@ -15,13 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import datasets, topics
-from core.datasets import Dataset, Mode
+from core.datasets import JOB_NAME, Dataset, Mode
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
 from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
 
 SQL_DIR = Path(__file__).parent / "sql"
-JOB_NAME = "ecommerce-pipeline"
 
 FUNCTIONS = (
     "function_epoch_millis",
@@ -36,13 +35,19 @@ VIEWS = (
     "generated/view_accepted_events",
     "view_minute_events",
 )
-INSERTS = (
-    "insert_dead_letters",
-    "generated/insert_events",
-    "insert_active_users",
-    "insert_product_metrics",
-    "insert_session_metrics",
-)
+
+
+def _insert_file(dataset: Dataset) -> str:
+    """The INSERT that fills a dataset: `sql/insert_<name>.sql`, or generated from core/ when it only
+    copies columns (`sql/generated/insert_<name>.sql`)."""
+    for name in (f"insert_{dataset.name}", f"generated/insert_{dataset.name}"):
+        if (SQL_DIR / f"{name}.sql").is_file():
+            return name
+    raise FileNotFoundError(f"dataset {dataset.name} has no flink_jobs/sql/insert_{dataset.name}.sql")
+
+
+INSERTS = tuple(_insert_file(d) for d in datasets.DATASETS)
+"""One INSERT per dataset, in the registry's order (one statement set, one job)."""
 # TIMESTAMP_LTZ -> epoch millis; Flink SQL has no direct function (the session time zone is UTC).
 _EPOCH_MILLIS = "(UNIX_TIMESTAMP(CAST({col} AS STRING)) * 1000 + EXTRACT(MILLISECOND FROM {col}))"
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from core.settings import Settings
-from stack import paths
-from stack.java import find_java_home
+from toolchain import paths
+from toolchain.java import find_java_home
 
 TERMINAL_STATES = {"FINISHED", "FAILED", "CANCELED", "SUSPENDED"}
 

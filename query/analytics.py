@@ -25,6 +25,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
+from core.choices import (
+    FUNNEL_STEPS,
+    CategorySort,
+    FunnelBreakdown,
+    LocationSort,
+    ProductSort,
+    SessionSort,
+    choices,
+)
 from core.datasets import ACTIVE_USERS, DEAD_LETTERS, EVENTS, PRODUCT_METRICS, SESSION_METRICS
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
@@ -168,7 +177,7 @@ def active_users(
     return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
 
 
-PRODUCT_SORTS = ("views", "add_to_carts", "purchases", "units", "revenue")
+PRODUCT_SORTS = choices(ProductSort)
 PRODUCT_EVENT_TYPES = ("add_to_cart", "product_view", "purchase")
 # Pinot 0.11 has no FILTER clause together with GROUP BY: conditional sums instead.
 _PRODUCT_SUMS_FROM_EVENTS = {
@@ -320,7 +329,7 @@ def revenue(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters)
     }
 
 
-FUNNEL_BREAKDOWNS = ("device_type", "product_category")
+FUNNEL_BREAKDOWNS = choices(FunnelBreakdown)
 
 
 def funnel(
@@ -334,7 +343,7 @@ def funnel(
     guard = present(breakdown) if breakdown else None
     out: dict[str, dict[str, Any]] = {}
     # One query per step: Pinot 0.11 cannot combine GROUP BY with filtered DISTINCTCOUNTs.
-    for etype, name in (("product_view", "viewed"), ("add_to_cart", "carted"), ("purchase", "purchased")):
+    for etype, name in FUNNEL_STEPS:
         params: dict[str, Value] = {"start": start, "end": end, "etype": etype}
         where = _where(filters, params, events=True) + (f" AND {guard}" if guard else "")
         rows = pinot.rows(
@@ -347,7 +356,7 @@ def funnel(
             key = str(r.get("segment", "all"))
             row = out.setdefault(key, {"segment": key})
             row[f"{name}_events"], row[f"{name}_sessions"] = int(r["events"]), int(r["sessions"])
-    steps = ("viewed", "carted", "purchased")
+    steps = [name for _, name in FUNNEL_STEPS]
     zero = {f"{n}_{k}": 0 for n in steps for k in ("events", "sessions")}
     if not breakdown and not out:
         out["all"] = {"segment": "all"}
@@ -378,7 +387,7 @@ def data_quality(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int,
     return out
 
 
-SESSION_SORTS = ("last_event_time", "first_event_time", "events", "revenue", "orders")
+SESSION_SORTS = choices(SessionSort)
 
 
 def session(pinot: Queryable, t: Tables, session_id: str) -> dict[str, Any] | None:
@@ -512,7 +521,7 @@ def totals(pinot: Queryable, t: Tables, start: datetime, end: datetime, filters:
     }
 
 
-CATEGORY_SORTS = ("revenue", "views", "add_to_carts", "purchases", "units")
+CATEGORY_SORTS = choices(CategorySort)
 
 
 def top_categories(
@@ -600,7 +609,7 @@ def page_views_by_hour(pinot: Queryable, t: Tables, edges: Sequence[int], filter
     return {int(r["bucket"]): int(r["n"]) for r in rows}
 
 
-LOCATION_SORTS = ("revenue", "users", "customers", "orders")
+LOCATION_SORTS = choices(LocationSort)
 MAX_GROUPS = 100_000
 """Pinot's default numGroupsLimit: a GROUP BY keeps at most this many groups per server."""
 

@@ -11,7 +11,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from core.settings import Settings
 from stack.process import ProcessSpec, RunningProcess, Supervisor
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 API, GENERATOR = "api", "generator"
 APP_PROCESSES = (GENERATOR, API)  # stop order

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from stack import paths
-from stack.java import JavaNotFoundError, find_java_home
-from stack.versions import REPO_ROOT, versions
+from toolchain import paths
+from toolchain.java import JavaNotFoundError, find_java_home
+from toolchain.versions import REPO_ROOT, versions
 
 SUPPORTED_PYTHONS = ((3, 11), (3, 12))  # what apache-flink 2.2 ships wheels for
 

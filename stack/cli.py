@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from api import auth
+from core.datasets import JOB_NAME
 from core.settings import ApiKey, get_settings
-from flink_jobs.pipeline import JOB_NAME
+from provisioning.pinot_tables import PinotTableError
 from query import topics as kafka_topics
-from stack import provision, recovery
+from stack import codegen, provision, recovery
 from stack.engines.base import EngineStartError
-from stack.java import JavaNotFoundError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
-from stack.pinot_tables import PinotTableError
 from stack.process import ProcessHealth, SupervisorError
+from toolchain.java import JavaNotFoundError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -148,6 +148,25 @@ def provision_command(
 ) -> None:
     """Create the topics and Pinot tables and run the pipeline job, unless they already are (idempotent)."""
     _provision(fresh, pipeline)
+
+
+@app.command()
+def generate(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; list stale files and exit 1 if any.")
+    ] = False,
+) -> None:
+    """Write the Flink SQL and Pinot files that follow from core/ (the dataset registry and models)."""
+    if check:
+        stale = codegen.stale()
+        for name in stale:
+            err.print(f"[red]stale[/red] {name}")
+        if stale:
+            err.print("run `rta generate` (or `make generate`) and commit the result")
+            raise typer.Exit(1)
+        console.print("generated files are up to date")
+        return
+    console.print(f"wrote {codegen.write()} generated files")
 
 
 @app.command()

@@ -12,8 +12,8 @@ from stack.engines.base import Engine, Probe
 from stack.engines.flink import Flink
 from stack.engines.kafka import Kafka
 from stack.engines.pinot import Pinot
-from stack.java import find_java_home
 from stack.process import DAEMON, ProcessHealth, RunningProcess, Supervisor
+from toolchain.java import find_java_home
 
 ENGINE_TYPES: tuple[type[Engine], ...] = (Kafka, Pinot, Flink)
 ENGINE_NAMES = tuple(t.name for t in ENGINE_TYPES)

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from core import topics
-from core.datasets import DATASETS, Dataset, Mode
+from core.datasets import DATASETS, JOB_NAME, Dataset, Mode
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
-from stack import pinot_tables
-from stack.topics import ensure_topic
+from provisioning import pinot_tables
+from provisioning.topics import ensure_topic
 
 if TYPE_CHECKING:
     from stack.recovery import JobSpec

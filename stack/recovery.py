@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
+from core.datasets import JOB_NAME
 from core.settings import Settings
 from flink_jobs.pipeline import (
-    JOB_NAME,
     Quarantined,
     Topics,
     Variant,

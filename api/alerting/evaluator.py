@@ -22,8 +22,8 @@ from api.alerting.store import AlertStore
 from api.alerting.webhook import Webhook
 from api.buckets import to_ms
 from api.schemas import Alert, AlertRule, Alerts, AlertStatus, WebhookState
+from core.datasets import JOB_NAME
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME
 from query.analytics import Tables
 from query.pinot import PinotError, Queryable
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -9,6 +9,7 @@ from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
 from api.params import FiltersDep, PageDep, SpanDep
 from api.schemas import CategoryRank, CategoryRanking
+from core.choices import CategorySort
 from query import analytics
 
 router = APIRouter(prefix="/metrics", tags=["products"])
@@ -21,7 +22,7 @@ def top_categories(
     filters: FiltersDep,
     page: PageDep,
     sort: Annotated[
-        Literal["revenue", "views", "add_to_carts", "purchases", "units"],
+        CategorySort,
         Query(description="rank by, descending; ties by product_category"),
     ] = "revenue",
 ) -> CategoryRanking:

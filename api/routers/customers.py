@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -9,6 +9,7 @@ from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
 from api.params import FiltersDep, PageDep, SpanDep
 from api.schemas import LocationRank, LocationRanking, OrderCount, OrderFrequency
+from core.choices import LocationSort
 from query import analytics
 
 router = APIRouter(prefix="/metrics/customers", tags=["customers"])
@@ -21,7 +22,7 @@ def locations(
     filters: FiltersDep,
     page: PageDep,
     sort: Annotated[
-        Literal["revenue", "users", "customers", "orders"],
+        LocationSort,
         Query(description="rank by, descending; ties by location"),
     ] = "revenue",
 ) -> LocationRanking:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -10,11 +10,11 @@ from api.errors import METRIC_RESPONSES
 from api.params import CompareDep, FiltersDep, SpanDep
 from api.schemas import Funnel, FunnelSegment, FunnelStep
 from api.timerange import TimeRange
+from core.choices import FUNNEL_STEPS, FunnelBreakdown
 from query import analytics
 from query.analytics import Filters
 
 router = APIRouter(prefix="/metrics", tags=["funnel"])
-STEPS = (("product_view", "viewed"), ("add_to_cart", "carted"), ("purchase", "purchased"))
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -23,7 +23,7 @@ def _ratio(a: int, b: int) -> float | None:
 
 def _segment(row: dict[str, Any]) -> FunnelSegment:
     steps, before = [], None
-    for step, name in STEPS:
+    for step, name in FUNNEL_STEPS:
         sessions = row[f"{name}_sessions"]
         steps.append(
             FunnelStep(
@@ -50,9 +50,7 @@ def funnel(
     ctx: ContextDep,
     r: SpanDep,
     filters: FiltersDep,
-    breakdown: Annotated[
-        Literal["device_type", "product_category"] | None, Query(description="one segment per value")
-    ] = None,
+    breakdown: Annotated[FunnelBreakdown | None, Query(description="one segment per value")] = None,
     compare: CompareDep = None,
 ) -> Funnel:
     """Product view -> add to cart -> purchase: events, sessions and conversion per step."""

@@ -11,8 +11,8 @@ from kafka.errors import KafkaError
 
 from api.deps import SettingsDep
 from api.schemas import Check, Health, Readiness
+from core.datasets import JOB_NAME
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME
 
 router = APIRouter(tags=["health"])
 

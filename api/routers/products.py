@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -10,6 +10,7 @@ from api.errors import METRIC_RESPONSES, NOT_FOUND, NotFound
 from api.params import CompareDep, FiltersDep, PageDep, RangeDep, SpanDep
 from api.schemas import ProductPoint, ProductRank, ProductRanking, ProductSeries, ProductTotals
 from api.timerange import TimeRange
+from core.choices import ProductSort
 from query import analytics
 
 router = APIRouter(prefix="/metrics/products", tags=["products"])
@@ -26,7 +27,7 @@ def top_products(
     filters: FiltersDep,
     page: PageDep,
     sort: Annotated[
-        Literal["views", "add_to_carts", "purchases", "units", "revenue"],
+        ProductSort,
         Query(description="rank by, descending; ties by product_id"),
     ] = "views",
     compare: CompareDep = None,

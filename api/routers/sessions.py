@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -11,6 +11,7 @@ from api.params import TEXT_PATTERN, PageDep, SessionFiltersDep, SpanDep
 from api.routers.products import ID_PATTERN
 from api.schemas import Session, SessionPage
 from api.timerange import ParamError
+from core.choices import SessionSort
 from query import analytics
 
 router = APIRouter(prefix="/metrics/sessions", tags=["sessions"])
@@ -26,7 +27,7 @@ def list_sessions(
     page: PageDep,
     user_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=TEXT_PATTERN)] = None,
     sort: Annotated[
-        Literal["last_event_time", "first_event_time", "events", "revenue", "orders"],
+        SessionSort,
         Query(description="sorted descending; ties by session_id"),
     ] = "last_event_time",
 ) -> SessionPage:

@@ -9,9 +9,9 @@ import uuid
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from stack import paths
 from stack.engines.base import Engine, EngineStartError, Probe
 from stack.process import ProcessSpec
+from toolchain import paths
 
 _LOG4J2 = """\
 status = warn

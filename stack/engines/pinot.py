@@ -10,9 +10,9 @@ import socket
 
 import httpx
 
-from stack import paths
 from stack.engines.base import Engine, Probe
 from stack.process import ProcessSpec
+from toolchain import paths
 
 # From Pinot's own launcher: what Java 17 needs opened for Pinot's off-heap and Netty code.
 _JAVA17_OPENS = [

@@ -18,7 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.serializer import DefaultSerializer, JsonSerializer
 
 from core.settings import Settings
-from stack.topics import ensure_topic
+from provisioning.topics import ensure_topic
 from tests.support.polling import poll_until
 
 
@@ -108,10 +108,10 @@ def reset_product_pipeline(settings: Settings) -> None:
     from kafka.errors import CoordinatorNotAvailableError, UnknownTopicOrPartitionError
 
     from core import topics
-    from core.datasets import DATASETS
-    from flink_jobs.pipeline import JOB_NAME
+    from core.datasets import DATASETS, JOB_NAME
     from flink_jobs.runner import TERMINAL_STATES, FlinkRest
-    from stack import pinot_tables, recovery
+    from provisioning import pinot_tables
+    from stack import recovery
 
     with FlinkRest(settings) as rest:
         active = [

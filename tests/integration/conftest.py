@@ -15,7 +15,7 @@ import pytest
 
 from core.settings import Settings
 from stack.manager import Stack
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 TEST_RUN_DIR = REPO_ROOT / ".run" / "test-stack"
 

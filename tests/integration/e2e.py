@@ -21,8 +21,8 @@ from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
 from flink_jobs.pipeline import Topics, submit_pipeline
 from flink_jobs.runner import FlinkRest
+from provisioning import pinot_tables
 from query import pinot as q
-from stack import pinot_tables
 from tests.integration.builders import consume, new_topic, unique
 from tests.support.oracle import Expected, RawRecord
 from tests.support.polling import poll_until

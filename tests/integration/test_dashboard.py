@@ -32,12 +32,12 @@ from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults
 from query.analytics import Tables
 from stack.browser import PHONE, chromium, wait_ready
-from stack.versions import REPO_ROOT
 from tests.integration.api_checks import oracle_totals, whole_hours
 from tests.integration.builders import api_server, free_port
 from tests.integration.e2e import assert_pinot_serves, raw_records, running_pipeline, send_all, traffic
 from tests.support.oracle import Expected, expected
 from tests.support.polling import poll_until
+from toolchain.versions import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

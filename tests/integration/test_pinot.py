@@ -3,7 +3,7 @@ import time
 import pinotdb
 
 from core.settings import Settings
-from stack import pinot_tables
+from provisioning import pinot_tables
 from tests.integration.builders import json_producer, new_topic, produce, unique
 from tests.support.polling import poll_until
 

@@ -26,7 +26,8 @@ from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from flink_jobs.pipeline import Quarantined, Topics
 from flink_jobs.runner import FlinkRest
-from stack import pinot_tables, provision, recovery
+from provisioning import pinot_tables
+from stack import provision, recovery
 from stack.recovery import JobSpec
 from tests.integration.builders import consume, new_topic, unique
 from tests.integration.e2e import assert_pinot_serves, assert_topics_exactly_once, raw_records, send_all

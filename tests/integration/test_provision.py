@@ -28,9 +28,8 @@ from api.schemas import (
     Summary,
 )
 from core import topics
-from core.datasets import DATASETS
+from core.datasets import DATASETS, JOB_NAME
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME
 from flink_jobs.runner import FlinkRest
 from query import topics as kafka_topics
 from stack import demo, provision

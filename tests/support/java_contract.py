@@ -9,9 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from stack import paths
 from stack.engines.flink import flink_home
-from stack.java import find_java_home
+from toolchain import paths
+from toolchain.java import find_java_home
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 DEMO_API = "http://127.0.0.1:8000"

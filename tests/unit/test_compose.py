@@ -10,7 +10,7 @@ import yaml
 
 from core.settings import Settings
 from stack.engines.flink import Flink
-from stack.versions import REPO_ROOT, versions
+from toolchain.versions import REPO_ROOT, versions
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 

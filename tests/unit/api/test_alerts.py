@@ -24,8 +24,8 @@ from api.alerting import RULES, AlertEvaluator
 from api.buckets import to_ms
 from api.main import create_app
 from api.routers.alerts import get_alerts
+from core.datasets import JOB_NAME
 from core.settings import Settings
-from flink_jobs.pipeline import JOB_NAME
 from query.analytics import Tables
 from query.pinot import PinotUnavailable
 from query.sql import Value, bind

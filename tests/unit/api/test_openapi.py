@@ -108,6 +108,7 @@ def test_paths_ids_and_pages_have_their_limits(spec: dict[str, Any]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(ID_PATTERN, fullmatch=True).filter(lambda s: 1 <= len(s) <= 64))
+@pytest.mark.slow
 def test_any_id_the_spec_allows_is_a_2xx_or_a_404(client: TestClient, product_id: str) -> None:
     # FakePinot knows no product and no session: a documented 404 for every schema-valid id.
     for route in ("/metrics/products/", "/metrics/sessions/"):

@@ -340,6 +340,7 @@ def test_huge_relative_range_is_served_as_the_newest_buckets(client: TestClient)
         ({"from": "1000-01-01", "to": "9999-12-31T23:59:59.999999-23:59", "granularity": "day"}, False),
     ],
 )
+@pytest.mark.slow
 def test_extreme_but_valid_ranges_answer_2xx(client: TestClient, query: dict[str, str], empty: bool) -> None:
     for path in ("/metrics/active-users", "/metrics/revenue", "/metrics/data-quality", "/metrics/funnel"):
         body = ok(client, path, **query, compare="previous_period")

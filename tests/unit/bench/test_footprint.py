@@ -4,6 +4,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.footprint import Sampler
 from core.settings import Settings
 
@@ -13,6 +15,7 @@ def _cpu_samples(sampler: Sampler) -> int:
     return 0 if usage is None else len(usage.cpu_percent)
 
 
+@pytest.mark.slow
 def test_the_sampler_measures_the_processes_it_is_given(tmp_path: Path) -> None:
     sampler = Sampler(Settings(run_dir=tmp_path), interval_s=0.05, extra={"me": os.getpid()}).start()
     deadline = time.monotonic() + 10

@@ -2,6 +2,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
+import pytest
+
 from core.contract import parse_event
 from core.events import AddToCart, BaseEvent, Purchase
 from event_generator.behaviour import EventStream
@@ -13,6 +15,7 @@ def _events(seed: int, n: int, **kw: object) -> list[BaseEvent]:
     return list(islice(EventStream(seed, start=START, **kw), n))  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_events() -> None:
     a = [e.to_json_bytes() for e in _events(7, 3000)]
     assert a == [e.to_json_bytes() for e in _events(7, 3000)]
@@ -25,6 +28,7 @@ def test_event_time_advances_at_the_configured_rate() -> None:
     assert events[-1].event_timestamp == START + timedelta(seconds=4)
 
 
+@pytest.mark.slow
 def test_users_come_back_and_keep_their_device() -> None:
     events = _events(3, 20000, users=300)
     sessions_per_user = defaultdict(set)
@@ -36,6 +40,7 @@ def test_users_come_back_and_keep_their_device() -> None:
     assert all(len(d) == 1 for d in devices.values())
 
 
+@pytest.mark.slow
 def test_funnel_purchases_only_what_was_put_in_the_cart() -> None:
     carted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     bought: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

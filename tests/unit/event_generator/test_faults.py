@@ -23,6 +23,7 @@ def test_no_faults_means_the_clean_stream_keyed_by_session() -> None:
     assert all(o.key == parse_event(o.value).session_id.encode() for o in out)
 
 
+@pytest.mark.slow
 def test_shares_are_roughly_honoured_and_reproducible() -> None:
     shares = FaultShares(out_of_order=0.05, late=0.02, duplicate=0.03, malformed=0.04)
     out = _run(20000, shares)
@@ -34,6 +35,7 @@ def test_shares_are_roughly_honoured_and_reproducible() -> None:
     assert [o.value for o in out] == [o.value for o in _run(20000, shares)]
 
 
+@pytest.mark.slow
 def test_every_malformed_payload_fails_validation_and_nothing_else_does() -> None:
     for o in _run(5000, FaultShares(malformed=0.2, duplicate=0.05, out_of_order=0.05, late=0.05)):
         if o.fault is Fault.MALFORMED:
@@ -43,6 +45,7 @@ def test_every_malformed_payload_fails_validation_and_nothing_else_does() -> Non
             parse_event(o.value)
 
 
+@pytest.mark.slow
 def test_duplicates_repeat_an_earlier_payload_exactly() -> None:
     out = _run(5000, FaultShares(duplicate=0.05))
     sent_before: set[bytes] = set()
@@ -52,6 +55,7 @@ def test_duplicates_repeat_an_earlier_payload_exactly() -> None:
         sent_before.add(o.value)
 
 
+@pytest.mark.slow
 def test_late_events_are_shifted_back_by_the_configured_delay() -> None:
     clean = [e.to_json_bytes() for e in islice(EventStream(9, start=START), 3000)]
     clean_ts = {orjson.loads(v)["event_id"]: orjson.loads(v)["event_timestamp"] for v in clean}
@@ -60,6 +64,7 @@ def test_late_events_are_shifted_back_by_the_configured_delay() -> None:
     assert all(clean_ts[e["event_id"]] - e["event_timestamp"] == 180_000 for e in late)
 
 
+@pytest.mark.slow
 def test_every_record_carries_the_event_time_of_its_payload_as_kafka_timestamp() -> None:
     shares = FaultShares(out_of_order=0.05, late=0.05, duplicate=0.05, malformed=0.1)
     clean = {

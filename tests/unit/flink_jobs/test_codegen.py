@@ -10,7 +10,7 @@ from flink_jobs import codegen, pipeline
 
 
 def test_generated_sql_matches_the_models() -> None:
-    assert codegen.stale_files() == [], "run `python -m flink_jobs.codegen` and commit the result"
+    assert codegen.stale_files() == [], "run `rta generate` and commit the result"
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)

@@ -92,6 +92,7 @@ def test_java_gives_each_vector_the_python_verdict(java: JavaContract, vector: V
     ],
 )
 @given(case=cases())
+@pytest.mark.slow
 def test_java_and_python_agree_on_generated_payloads(java: JavaContract, case: Case) -> None:
     python = check(case.payload, case.record_timestamp, naive_zone=case.naive_zone)
     assert_agree(python, java.check(case.payload, case.record_timestamp, case.naive_zone), case.payload)

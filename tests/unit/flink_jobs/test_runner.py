@@ -1,3 +1,5 @@
+import pytest
+
 from core.settings import Settings
 from flink_jobs.runner import kafka_source_options, with_clause
 
@@ -18,6 +20,7 @@ def test_sources_read_committed_from_the_group_offsets_else_from_the_start() -> 
     assert opts["properties.bootstrap.servers"] == "127.0.0.1:9092"
 
 
+@pytest.mark.slow
 def test_zones_the_jdk_lacks_are_named_before_a_job_is_submitted() -> None:
     # Python's tz database can be newer than the JDK's, and java.time has no "EST"-style ids: a job
     # with such a zone would dead-letter every naive timestamp, so submission refuses it.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import zipfile
 
-from stack import paths
 from stack.engines.flink import flink_home
+from toolchain import paths
 
 
 def test_pom_uses_the_shaded_jackson_of_flink_dist() -> None:

@@ -68,6 +68,7 @@ def _zone_edges(zone: str, g: Granularity, first: str, n: int) -> list[int]:
     n=st.integers(1, 60),
     data=st.data(),
 )
+@pytest.mark.slow
 def test_bucket_sql_maps_every_instant_to_its_python_bucket(
     zone: str, g: Granularity, first: str, n: int, data: st.DataObject
 ) -> None:

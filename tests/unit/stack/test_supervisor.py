@@ -56,6 +56,7 @@ def test_backoff_doubles_per_fast_failure_up_to_its_cap() -> None:
     assert [policy.delay_s(k) for k in range(6)] == [1.0, 1.0, 2.0, 4.0, 5.0, 5.0]
 
 
+@pytest.mark.slow
 def test_a_killed_process_is_restarted_and_its_exit_recorded(supervisor: Supervisor, tmp_path: Path) -> None:
     first = supervisor.start(_spec(tmp_path, "sleeper"))
     daemon = supervisor.daemon()
@@ -70,6 +71,7 @@ def test_a_killed_process_is_restarted_and_its_exit_recorded(supervisor: Supervi
     assert psutil.Process(second.pid).is_running()
 
 
+@pytest.mark.slow
 def test_a_stopped_process_stays_stopped(supervisor: Supervisor, tmp_path: Path) -> None:
     proc = supervisor.start(_spec(tmp_path, "sleeper"))
     daemon = supervisor.daemon()
@@ -83,6 +85,7 @@ def test_a_stopped_process_stays_stopped(supervisor: Supervisor, tmp_path: Path)
     assert _poll(lambda: supervisor.health().get("sleeper")).status == "stopped"
 
 
+@pytest.mark.slow
 def test_it_gives_up_after_repeated_fast_failures_and_start_tries_again(
     supervisor: Supervisor, tmp_path: Path
 ) -> None:
@@ -107,6 +110,7 @@ def test_it_gives_up_after_repeated_fast_failures_and_start_tries_again(
     assert _poll(lambda: supervisor.health()["crasher"].status == "running")
 
 
+@pytest.mark.slow
 def test_a_new_daemon_adopts_running_processes(supervisor: Supervisor, tmp_path: Path) -> None:
     proc = supervisor.start(_spec(tmp_path, "sleeper"))
     old = supervisor.daemon()
@@ -126,6 +130,7 @@ def test_a_new_daemon_adopts_running_processes(supervisor: Supervisor, tmp_path:
     assert "exit status unknown" in (supervisor.health()["sleeper"].last_exit or "")
 
 
+@pytest.mark.slow
 def test_one_daemon_only(supervisor: Supervisor, tmp_path: Path) -> None:
     first = supervisor.ensure_daemon()
     assert supervisor.ensure_daemon() == first

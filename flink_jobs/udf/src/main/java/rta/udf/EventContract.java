@@ -35,7 +35,7 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMap
 /**
  * The event contract's Java checker: the same rules, in the same order, with the same reason texts as
  * the Python checker ({@code core/contract.py}), read from the rule table that
- * {@code python -m flink_jobs.codegen} writes from the Pydantic models ({@code event-contract.json}).
+ * {@code rta generate} writes from the Pydantic models ({@code event-contract.json}).
  * Shared vectors ({@code tests/vectors/event_contract.jsonl}) and a differential fuzz test keep the two
  * equal. No input makes it throw: anything unexpected becomes a rejection.
  */

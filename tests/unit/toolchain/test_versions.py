@@ -1,7 +1,7 @@
 import re
 import tomllib
 
-from stack.versions import REPO_ROOT, versions
+from toolchain.versions import REPO_ROOT, versions
 
 
 def test_apache_flink_pin_matches_the_engine_version() -> None:

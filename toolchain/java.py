@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from stack.versions import versions
+from toolchain.versions import versions
 
 _SEARCH_ROOTS = ("/usr/lib/jvm", "/usr/java", "/opt/java", "/Library/Java/JavaVirtualMachines")
 

@@ -3,8 +3,8 @@ import copy
 import pytest
 
 from core.settings import Settings
-from stack import pinot_tables
-from stack.pinot_tables import PinotTableError, TableDefinition
+from provisioning import pinot_tables
+from provisioning.pinot_tables import PinotTableError, TableDefinition
 
 
 @pytest.mark.parametrize("name", pinot_tables.table_names())

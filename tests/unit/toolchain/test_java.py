@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.java import JavaNotFoundError, find_java_home
+from toolchain.java import JavaNotFoundError, find_java_home
 
 
 def _fake_jdk(root: Path, name: str, version: str) -> Path:

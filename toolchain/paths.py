@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from stack.versions import REPO_ROOT, versions
+from toolchain.versions import REPO_ROOT, versions
 
 
 def cache_dir() -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from core.settings import Settings
-from stack.versions import REPO_ROOT
+from toolchain.versions import REPO_ROOT
 
 PINOT_DIR = REPO_ROOT / "pinot"
 STREAM_PREFIX = "stream.kafka."
