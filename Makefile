@@ -27,7 +27,7 @@ status: ## Show each engine's processes, memory and readiness
 demo: up ## Set up, start the stack, provision, run the API and the generator, print URLs and curl lines
 	@$(BIN)/python -m stack.demo
 
-check: setup lint ## The fast tier, in seconds: lint, types, generated files up to date, unit tests but the slow ones
+check: setup lint ## The fast tier (about a minute, no engines): lint, types, generated files up to date, unit tests but the slow ones
 	@$(BIN)/rta generate --check
 	@$(BIN)/pytest tests/unit -m "not slow" -q
 

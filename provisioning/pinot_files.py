@@ -8,6 +8,7 @@ filled in at creation time (provisioning.pinot_tables.with_overrides).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ def stale_files(base: Path = PINOT_DIR) -> list[str]:
     wanted = render()
     stale = [str(path) for path, text in wanted.items() if _read(base / path) != text]
     names = {d.name for d in DATASETS} | set(HAND_WRITTEN)
-    stray = [p.name for p in base.iterdir() if p.is_dir() and p.name not in names]
+    stray = [p.name for p in base.iterdir() if p.is_dir() and p.name not in names] if base.is_dir() else []
     return sorted(stale + stray)
 
 
@@ -129,7 +130,12 @@ def _read(path: Path) -> str | None:
 
 
 def write(base: Path = PINOT_DIR) -> list[Path]:
-    """Write every dataset's files; returns the paths written."""
+    """Write every dataset's files and remove the folders of datasets no longer in the registry (a
+    dropped dataset's table stays in a running Pinot until dropped there); returns the paths written."""
+    names = {d.name for d in DATASETS} | set(HAND_WRITTEN)
+    for stray in base.iterdir() if base.is_dir() else ():
+        if stray.is_dir() and stray.name not in names:
+            shutil.rmtree(stray)
     written = []
     for path, text in render().items():
         target = base / path

@@ -23,6 +23,9 @@ def test_stale_files_name_a_changed_file_a_missing_one_and_a_stray_folder(tmp_pa
         "events/schema.json",
         "old_metric",
     ]
+    pinot_files.write(tmp_path)
+    assert pinot_files.stale_files(tmp_path) == []
+    assert not (tmp_path / "old_metric").exists()
 
 
 def test_every_generated_table_passes_the_table_checks(tmp_path: Path) -> None:
