@@ -75,6 +75,12 @@ def series_range(
     return time_range(from_, to, tz, granularity, now, span, max_buckets=MAX_BUCKETS)
 
 
+def minute_range(now: NowDep, from_: From = None, to: To = None, tz: Tz = "UTC") -> TimeRange:
+    """The range of a series with a point per minute (sliding windows): at most MAX_BUCKETS, the newest."""
+    span = _DEFAULT_SPAN[Granularity.minute]
+    return time_range(from_, to, tz, Granularity.minute, now, span, max_buckets=MAX_BUCKETS)
+
+
 def span_range(
     now: NowDep,
     from_: From = None,
@@ -129,6 +135,7 @@ def page_params(
 
 RangeDep = Annotated[TimeRange, Depends(series_range)]
 SpanDep = Annotated[TimeRange, Depends(span_range)]
+MinuteRangeDep = Annotated[TimeRange, Depends(minute_range)]
 FiltersDep = Annotated[Filters, Depends(filter_params)]
 SessionFiltersDep = Annotated[Filters, Depends(session_filter_params)]
 PageDep = Annotated[Page, Depends(page_params)]

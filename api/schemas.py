@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from core.metrics import DeadLetter, ProductMinute, SessionSummary
+from core.metrics import ActiveUsersSliding, DeadLetter, ProductMinute, SessionSummary
 
 
 def _doc(model: type[BaseModel], name: str) -> str | None:
@@ -78,6 +78,18 @@ class ActiveUsersPoint(BaseModel):
 
 
 class ActiveUsersSeries(Series[ActiveUsersPoint]):
+    pass
+
+
+class SlidingActiveUsersPoint(BaseModel):
+    bucket: Instant = Field(description="start of the 5-minute window, local time of `tz`")
+    window_end: Instant = Field(description=_doc(ActiveUsersSliding, "window_end"))
+    active_users: int = Field(description=_doc(ActiveUsersSliding, "active_users"))
+    sessions: int = Field(description=_doc(ActiveUsersSliding, "sessions"))
+    events: int = Field(description="accepted events in the window")
+
+
+class SlidingActiveUsersSeries(Series[SlidingActiveUsersPoint]):
     pass
 
 

@@ -19,6 +19,7 @@ from core.events import EVENT_MODELS
 from core.metrics import (
     Acceptance,
     ActiveUsersMinute,
+    ActiveUsersSliding,
     DeadLetter,
     MetricRow,
     ProductMinute,
@@ -140,7 +141,17 @@ SESSION_METRICS = metric_dataset(
     Mode.UPSERT,
     inverted_index=("user_id", "device_type", "os", "browser", "location"),
 )
+ACTIVE_USERS_SLIDING = metric_dataset(
+    "active_users_sliding",
+    topics.ACTIVE_USERS_SLIDING,
+    ActiveUsersSliding,
+    "window_start",
+    Mode.UPSERT,
+)
 
-DATASETS: tuple[Dataset, ...] = (DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS)
+DATASETS: tuple[Dataset, ...] = (
+    *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
+    ACTIVE_USERS_SLIDING,
+)
 """The registry. Order is the job's order of INSERTs (flink_jobs/pipeline.py): append new datasets at the
 end, so the job's existing operators keep their place and a running job resumes from its checkpoint."""

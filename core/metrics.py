@@ -7,6 +7,7 @@ row instead of being counted again.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,21 @@ class ActiveUsersMinute(MetricRow):
     window_end: EpochMillis
     active_users: Count = Field(description="COUNT(DISTINCT user_id)")
     sessions: Count = Field(description="COUNT(DISTINCT session_id)")
+    events: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
+
+
+class ActiveUsersSliding(MetricRow):
+    """Distinct users, sessions and events in a 5-minute event-time window advancing every minute (HOP)."""
+
+    primary_key = ("window_start",)
+    size: ClassVar[timedelta] = timedelta(minutes=5)
+    """The window's length (flink_jobs/sql/view_sliding_events.sql says the same; a test checks)."""
+    slide: ClassVar[timedelta] = timedelta(minutes=1)
+
+    window_start: EpochMillis
+    window_end: EpochMillis = Field(description="window_start + 5 minutes")
+    active_users: Count = Field(description="COUNT(DISTINCT user_id) over the 5 minutes")
+    sessions: Count = Field(description="COUNT(DISTINCT session_id) over the 5 minutes")
     events: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
 
 

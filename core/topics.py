@@ -13,5 +13,6 @@ ACCEPTED_EVENTS: Final = "ecommerce.events.accepted"
 ACTIVE_USERS: Final = "ecommerce.metrics.active_users"
 PRODUCT_METRICS: Final = "ecommerce.metrics.products"
 SESSION_METRICS: Final = "ecommerce.metrics.sessions"
+ACTIVE_USERS_SLIDING: Final = "ecommerce.metrics.active_users_sliding"
 
 PARTITIONS: Final = 3

@@ -34,7 +34,14 @@ from core.choices import (
     SessionSort,
     choices,
 )
-from core.datasets import ACTIVE_USERS, DEAD_LETTERS, EVENTS, PRODUCT_METRICS, SESSION_METRICS
+from core.datasets import (
+    ACTIVE_USERS,
+    ACTIVE_USERS_SLIDING,
+    DEAD_LETTERS,
+    EVENTS,
+    PRODUCT_METRICS,
+    SESSION_METRICS,
+)
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
 
@@ -68,6 +75,7 @@ class Tables:
     active_users: str = ACTIVE_USERS.name
     product_metrics: str = PRODUCT_METRICS.name
     session_metrics: str = SESSION_METRICS.name
+    active_users_sliding: str = ACTIVE_USERS_SLIDING.name
 
     @classmethod
     def named(cls, overrides: Mapping[str, str]) -> Tables:
@@ -150,6 +158,18 @@ def bucket_sql(column: str, edges: Sequence[int]) -> str:
 
 def _span(edges: Sequence[int]) -> dict[str, Value]:
     return {"start": int(edges[0]), "end": int(edges[-1])}
+
+
+def active_users_sliding(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """window start (epoch ms) -> active_users, sessions, events of the 5-minute window starting then, for
+    the windows starting in [edges[0], edges[-1]) (`edges` are minute starts)."""
+    rows = pinot.rows(
+        "SELECT window_start, active_users, sessions, events"
+        f" FROM {identifier(t.active_users_sliding)}"
+        " WHERE window_start >= :start AND window_start < :end LIMIT 100000",
+        _span(edges),
+    )
+    return {int(r.pop("window_start")): r for r in rows}
 
 
 def active_users(

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
-from api.params import CompareDep, FiltersDep, RangeDep
-from api.schemas import ActiveUsersPoint, ActiveUsersSeries
+from api.params import CompareDep, FiltersDep, MinuteRangeDep, RangeDep
+from api.schemas import (
+    ActiveUsersPoint,
+    ActiveUsersSeries,
+    SlidingActiveUsersPoint,
+    SlidingActiveUsersSeries,
+)
 from api.timerange import Granularity, TimeRange
+from core.metrics import ActiveUsersSliding
 from query import analytics
 from query.analytics import Filters
 
@@ -38,3 +47,25 @@ def active_users(
     minutes = r.granularity is Granularity.minute and not filters.active()
     source = ctx.tables.active_users if minutes else ctx.tables.events
     return ActiveUsersSeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
+
+
+def _sliding_point(bucket: datetime, **values: Any) -> SlidingActiveUsersPoint:
+    return SlidingActiveUsersPoint(bucket=bucket, window_end=bucket + ActiveUsersSliding.size, **values)
+
+
+@router.get("/active-users/sliding", responses=METRIC_RESPONSES)
+def active_users_sliding(ctx: ContextDep, r: MinuteRangeDep) -> SlidingActiveUsersSeries:
+    """Distinct active users, sessions and events in the 5 minutes from each minute (a hopping window).
+
+    One point per window start in the range; a window is final once `meta.as_of` reaches its end."""
+    timer = Timer()
+    data = series(
+        r,
+        lambda edges: analytics.active_users_sliding(ctx.pinot, ctx.tables, edges),
+        _sliding_point,
+        ZERO,
+    )
+    info = meta(r, timer, ctx.tables.active_users_sliding, ctx)
+    newest_end = r.end - ActiveUsersSliding.slide + ActiveUsersSliding.size
+    final = info.as_of is not None and newest_end <= info.as_of
+    return SlidingActiveUsersSeries(meta=info.model_copy(update={"newest_bucket_final": final}), data=data)

@@ -67,6 +67,7 @@ def whole_hours(want: Expected) -> dict[str, str]:
 def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     span = whole_hours(want)
     _active_users(client, want, span)
+    _active_users_sliding(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -95,6 +96,27 @@ def _active_users(client: httpx.Client, want: Expected, span: dict[str, str]) ->
         assert point["active_users"] == len({e.user_id for e in group})
         assert point["sessions"] == len({e.session_id for e in group})
         assert point["events"] == len(group)
+
+
+def _active_users_sliding(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/active-users/sliding", **span)
+    assert "active_users_sliding" in body["meta"]["source"]
+    got = {_ms(p["bucket"]): p for p in body["data"]}
+    assert len(got) == len(body["data"]) == (_ms(span["to"]) - _ms(span["from"])) // MINUTE  # gap-filled
+    rows = {to_epoch_millis(r.window_start): r for r in want.active_users_sliding}
+    assert any(start in got for start in rows)
+    for start, point in got.items():
+        row = rows.get(start)
+        expected = (row.active_users, row.sessions, row.events) if row else (0, 0, 0)
+        assert (point["active_users"], point["sessions"], point["events"]) == expected, (start, point)
+        assert _ms(point["window_end"]) == start + 5 * MINUTE
+    # The traffic has users active in several minutes of one window, so a sum of the per-minute counts
+    # would fail the comparison above: a window counts each user once.
+    assert any(
+        r.active_users
+        < sum(m.active_users for m in want.active_users if r.window_start <= m.window_start < r.window_end)
+        for r in want.active_users_sliding
+    )
 
 
 def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

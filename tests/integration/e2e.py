@@ -15,6 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
+from core.metrics import ActiveUsersSliding
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
@@ -221,6 +222,17 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
             what="active users per minute equal to the oracle",
         )
         assert sorted(r.window_start for r in active) == [r.window_start for r in want.active_users]
+        sliding = poll_until(
+            lambda: pinot.typed(
+                ActiveUsersSliding,
+                tables["active_users_sliding"],
+                "ORDER BY window_start LIMIT 100000",
+            ),
+            lambda got: same_rows(got, want.active_users_sliding),  # type: ignore[arg-type]
+            timeout_s=120,
+            what="active users per 5-minute sliding window equal to the oracle",
+        )
+        assert len(sliding) == len(want.active_users_sliding)
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from core.contract import check, event_from
 from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
-from core.metrics import ActiveUsersMinute, ProductMinute, SessionSummary
+from core.metrics import ActiveUsersMinute, ActiveUsersSliding, ProductMinute, SessionSummary
 from core.settings import Settings
 
 
@@ -36,6 +36,7 @@ class Expected:
     dead_letter_reasons: dict[tuple[int, int], tuple[str, str | None]] = field(default_factory=dict)
     """(partition, offset) -> (reason_code, reason_field)"""
     active_users: list[ActiveUsersMinute] = field(default_factory=list)
+    active_users_sliding: list[ActiveUsersSliding] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
 
@@ -69,6 +70,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
         if ts < newest[r.partition] - delay_ms:
             out.late.add(event.event_id)
     out.active_users = _active_users(out.accepted)
+    out.active_users_sliding = _active_users_sliding(out.accepted)
     out.product_metrics = _products(out.accepted)
     out.sessions = _sessions(out.accepted)
     return out
@@ -94,6 +96,30 @@ def _active_users(events: list[BaseEvent]) -> list[ActiveUsersMinute]:
             }
         )
         for start, group in sorted(by_minute.items())
+    ]
+
+
+def _active_users_sliding(events: list[BaseEvent]) -> list[ActiveUsersSliding]:
+    """Hopping windows: an event at t is in every window [s, s + size) with s a multiple of the slide."""
+    size = int(ActiveUsersSliding.size.total_seconds() * 1000)
+    slide = int(ActiveUsersSliding.slide.total_seconds() * 1000)
+    by_start: dict[int, list[BaseEvent]] = defaultdict(list)
+    for e in events:
+        ms = to_epoch_millis(e.event_timestamp)
+        newest = ms - ms % slide
+        for start in range(newest, ms - size, -slide):
+            by_start[start].append(e)
+    return [
+        ActiveUsersSliding.model_validate(
+            {
+                "window_start": start,
+                "window_end": start + size,
+                "active_users": len({e.user_id for e in group}),
+                "sessions": len({e.session_id for e in group}),
+                "events": len(group),
+            }
+        )
+        for start, group in sorted(by_start.items())
     ]
 
 

@@ -21,6 +21,7 @@ from tests.unit.api.fake_pinot import FakePinot
 
 METRIC_ROUTES = [
     "/metrics/active-users",
+    "/metrics/active-users/sliding",
     "/metrics/products",
     "/metrics/products/{product_id}",
     "/metrics/sessions",

@@ -496,3 +496,42 @@ def test_an_open_range_compares_with_as_much_time_as_has_passed(client: TestClie
     start = now - now % 60_000 - 15 * 60_000  # NOW is 12:00:30: the range is 11:45 .. 12:01
     spans = {time_bounds(sql, "event_timestamp") for sql in fake.queries("COUNT(*) AS events")}
     assert spans == {(start, start + 16 * 60_000), (start - (now - start), start)}
+
+
+# Sliding windows ----------------------------------------------------------------------------------
+
+
+def test_sliding_active_users_gap_fill_each_window_start_and_judge_the_newest_by_its_end(
+    client: TestClient, fake: FakePinot
+) -> None:
+    at = to_ms(datetime(2026, 11, 29, 11, 50, tzinfo=UTC))
+    fake.answer = lambda sql: (
+        [{"window_start": float(at), "active_users": 7, "sessions": 8, "events": 30}]
+        if "FROM active_users_sliding" in sql
+        else []
+    )
+    # The newest queryable event is at 11:59:00; with the 5 s watermark delay, 11:58 is the newest
+    # closed minute.
+    fake.newest_event_ms = to_ms(datetime(2026, 11, 29, 11, 59, tzinfo=UTC))
+    body = ok(
+        client, "/metrics/active-users/sliding", **{"from": "2026-11-29T11:45:00Z"}, to="2026-11-29T11:55:00Z"
+    )
+    assert [p["bucket"] for p in body["data"]][:2] == ["2026-11-29T11:45:00Z", "2026-11-29T11:46:00Z"]
+    assert len(body["data"]) == 10
+    point = next(p for p in body["data"] if p["bucket"] == "2026-11-29T11:50:00Z")
+    assert point == {
+        "bucket": "2026-11-29T11:50:00Z",
+        "window_end": "2026-11-29T11:55:00Z",
+        "active_users": 7,
+        "sessions": 8,
+        "events": 30,
+    }
+    assert body["data"][0]["active_users"] == 0
+    assert body["data"][0]["window_end"] == "2026-11-29T11:50:00Z"
+    assert body["meta"]["source"] == "active_users_sliding"
+    # The newest window starts at 11:54 and ends at 11:59, after the newest closed minute (11:58).
+    assert body["meta"]["newest_bucket_final"] is False
+    body = ok(
+        client, "/metrics/active-users/sliding", **{"from": "2026-11-29T11:45:00Z"}, to="2026-11-29T11:54:00Z"
+    )
+    assert body["meta"]["newest_bucket_final"] is True  # ends 11:58

@@ -81,3 +81,26 @@ def test_metric_models_only_use_kinds_the_engines_know() -> None:
     for dataset in DATASETS:
         assert {c.kind for c in dataset.columns} <= set(codegen.FLINK_TYPES)
     assert next(c.name for c in model_columns(EVENT_MODELS[0])) == "event_id"
+
+
+def test_every_dataset_has_its_insert_and_the_job_writes_every_sink() -> None:
+    for name in pipeline.INSERTS:
+        assert (pipeline.SQL_DIR / f"{name}.sql").is_file(), f"write flink_jobs/sql/{name}.sql"
+    _, inserts = pipeline.statements(Settings(), pipeline.Topics(), "job", "group")
+    targets = [re.search(r"INSERT INTO (\w+)", i).group(1) for i in inserts]  # type: ignore[union-attr]
+    assert targets == [d.name for d in DATASETS]
+
+
+def test_the_hopping_window_in_sql_is_the_one_the_model_declares() -> None:
+    from core.metrics import ActiveUsersSliding
+
+    sql = (pipeline.SQL_DIR / "view_sliding_events.sql").read_text()
+    slide, size = re.findall(r"INTERVAL '(\d+)' MINUTE", sql)
+    assert (int(slide), int(size)) == (
+        ActiveUsersSliding.slide.total_seconds() // 60,
+        ActiveUsersSliding.size.total_seconds() // 60,
+    )
+    insert = (pipeline.SQL_DIR / "insert_active_users_sliding.sql").read_text()
+    assert (
+        f"window_start_ms + {int(ActiveUsersSliding.size.total_seconds() * 1000)} AS `window_end`" in insert
+    )
