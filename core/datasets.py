@@ -153,5 +153,5 @@ DATASETS: tuple[Dataset, ...] = (
     *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
     ACTIVE_USERS_SLIDING,
 )
-"""The registry. Order is the job's order of INSERTs (flink_jobs/pipeline.py): append new datasets at the
-end, so the job's existing operators keep their place and a running job resumes from its checkpoint."""
+"""The registry, in the job's order of INSERTs (flink_jobs/pipeline.py). A new dataset changes the job
+graph, and Flink cannot resume the new graph from the old one's checkpoint: docs/adding-a-metric.md."""
