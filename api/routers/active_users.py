@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -50,14 +50,17 @@ def active_users(
 
 
 def _sliding_point(bucket: datetime, **values: Any) -> SlidingActiveUsersPoint:
-    return SlidingActiveUsersPoint(bucket=bucket, window_end=bucket + ActiveUsersSliding.size, **values)
+    # Add the length to the instant, not to the local clock: across a DST change they differ.
+    end = (bucket.astimezone(UTC) + ActiveUsersSliding.size).astimezone(bucket.tzinfo)
+    return SlidingActiveUsersPoint(bucket=bucket, window_end=end, **values)
 
 
 @router.get("/active-users/sliding", responses=METRIC_RESPONSES)
 def active_users_sliding(ctx: ContextDep, r: MinuteRangeDep) -> SlidingActiveUsersSeries:
     """Distinct active users, sessions and events in the 5 minutes from each minute (a hopping window).
 
-    One point per window start in the range; a window is final once `meta.as_of` reaches its end."""
+    One point per window start in the range, so the last window ends 4 minutes after `meta.to`; a window
+    is final once `meta.as_of` reaches its end."""
     timer = Timer()
     data = series(
         r,

@@ -25,6 +25,7 @@ from api.schemas import (
     Readiness,
     RevenueSeries,
     SessionPage,
+    SlidingActiveUsersSeries,
     Summary,
 )
 from core import topics
@@ -134,6 +135,7 @@ def _another_batch_is_accepted_once_in_all(settings: Settings, seed: int, before
 SHAPES: dict[str, type[BaseModel]] = {
     "/ready": Readiness,
     "/metrics/active-users": ActiveUsersSeries,
+    "/metrics/active-users/sliding": SlidingActiveUsersSeries,
     "/metrics/products": ProductRanking,
     "/metrics/products/": ProductSeries,
     "/metrics/sessions": SessionPage,

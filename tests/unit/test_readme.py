@@ -35,6 +35,7 @@ def test_every_api_route_has_a_curl_example() -> None:
     }
     assert {
         "/metrics/active-users",
+        "/metrics/active-users/sliding",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

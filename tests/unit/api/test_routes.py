@@ -535,3 +535,17 @@ def test_sliding_active_users_gap_fill_each_window_start_and_judge_the_newest_by
         client, "/metrics/active-users/sliding", **{"from": "2026-11-29T11:45:00Z"}, to="2026-11-29T11:54:00Z"
     )
     assert body["meta"]["newest_bucket_final"] is True  # ends 11:58
+
+
+def test_sliding_window_ends_are_five_minutes_of_time_across_a_clock_change(client: TestClient) -> None:
+    # New York falls back at 06:00Z on 2026-11-01: 01:58 EDT + 5 min is 01:03 EST.
+    body = ok(
+        client,
+        "/metrics/active-users/sliding",
+        **{"from": "2026-11-01T05:55:00Z"},
+        to="2026-11-01T06:05:00Z",
+        tz="America/New_York",
+    )
+    ends = {p["bucket"]: p["window_end"] for p in body["data"]}
+    assert ends["2026-11-01T01:58:00-04:00"] == "2026-11-01T01:03:00-05:00"
+    assert ends["2026-11-01T01:00:00-05:00"] == "2026-11-01T01:05:00-05:00"
