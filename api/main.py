@@ -32,6 +32,7 @@ from api.routers import (
     products,
     prometheus,
     reference,
+    referrers,
     revenue,
     sessions,
     summary,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
     app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
     metric_modules = (
         *(summary, live, active_users, event_types, revenue, products, categories, funnel),
-        *(customers, page_views, data_quality, dimensions),
+        *(customers, page_views, referrers, data_quality, dimensions),
     )
     for router, scope in (
         (health.router, None),

@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from core.metrics import ActiveUsersSliding, DeadLetter, ProductMinute, SessionSummary
+from core.metrics import ActiveUsersSliding, DeadLetter, ProductMinute, ReferrerWindow, SessionSummary
 
 
 def _doc(model: type[BaseModel], name: str) -> str | None:
@@ -243,6 +243,24 @@ class CategoryRanking(BaseModel):
     limit: int
     offset: int
     data: list[CategoryRank]
+
+
+class ReferrerRank(BaseModel):
+    rank: int
+    referrer_host: str = Field(description=_doc(ReferrerWindow, "referrer_host"))
+    page_views: int = Field(description="page views in the range's 5-minute windows")
+    sessions: int = Field(
+        description="distinct sessions per 5-minute window, summed over the windows (a session with page "
+        "views from this host in two windows counts in each)"
+    )
+
+
+class ReferrerRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    data: list[ReferrerRank]
 
 
 class DeadLetterRow(BaseModel):

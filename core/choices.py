@@ -17,6 +17,8 @@ SessionSort = Literal["last_event_time", "first_event_time", "events", "revenue"
 """Columns of session_metrics (core.metrics.SessionSummary) a session list can sort by."""
 LocationSort = Literal["revenue", "users", "customers", "orders"]
 """Per-location aggregates a location ranking can sort by."""
+ReferrerSort = Literal["page_views", "sessions"]
+"""Sums over a referrer host's 5-minute windows a referrer ranking can sort by."""
 FunnelBreakdown = Literal["device_type", "product_category"]
 """Event columns a funnel can be split by (one segment per value)."""
 

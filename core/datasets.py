@@ -23,6 +23,7 @@ from core.metrics import (
     DeadLetter,
     MetricRow,
     ProductMinute,
+    ReferrerWindow,
     SessionSummary,
 )
 
@@ -80,9 +81,10 @@ def metric_dataset(
     *,
     inverted_index: tuple[str, ...] = (),
     retention_days: int = 30,
+    version_column: str = "events",
 ) -> Dataset:
-    """A dataset with a model's columns, keyed by its primary key; upserted rows carry `events` (a count
-    that only grows) as their version. The description is the model's docstring's first line."""
+    """A dataset with a model's columns, keyed by its primary key; upserted rows carry a count that only
+    grows (`version_column`) as their version. The description is the model's docstring's first line."""
     return Dataset(
         name=name,
         topic=topic,
@@ -94,7 +96,7 @@ def metric_dataset(
         description=(model.__doc__ or name).strip().splitlines()[0],
         retention_days=retention_days,
         inverted_index=inverted_index,
-        version_column="events" if mode is Mode.UPSERT else None,
+        version_column=version_column if mode is Mode.UPSERT else None,
     )
 
 
@@ -148,10 +150,19 @@ ACTIVE_USERS_SLIDING = metric_dataset(
     "window_start",
     Mode.UPSERT,
 )
+REFERRER_TRAFFIC = metric_dataset(
+    "referrer_traffic",
+    topics.REFERRER_TRAFFIC,
+    ReferrerWindow,
+    "window_start",
+    Mode.UPSERT,
+    inverted_index=("referrer_host",),
+    version_column="page_views",
+)
 
 DATASETS: tuple[Dataset, ...] = (
     *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
-    ACTIVE_USERS_SLIDING,
+    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC),
 )
 """The registry, in the job's order of INSERTs (flink_jobs/pipeline.py). A new dataset changes the job
 graph, and Flink cannot resume the new graph from the old one's checkpoint: docs/adding-a-metric.md."""

@@ -51,6 +51,19 @@ class ActiveUsersSliding(MetricRow):
     events: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
 
 
+class ReferrerWindow(MetricRow):
+    """Page views and sessions from one referrer host in one 5-minute event-time window (TUMBLE)."""
+
+    primary_key = ("window_start", "referrer_host")
+    size: ClassVar[timedelta] = timedelta(minutes=5)
+
+    window_start: EpochMillis
+    window_end: EpochMillis = Field(description="window_start + 5 minutes")
+    referrer_host: str = Field(description="the referrer's host, 'direct' or 'internal' (core/referrers.py)")
+    page_views: Count = Field(description="page views; grows with every update of the row")
+    sessions: Count = Field(description="COUNT(DISTINCT session_id) of those page views")
+
+
 class ProductMinute(MetricRow):
     """One product's activity in one 1-minute event-time window."""
 

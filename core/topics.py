@@ -14,5 +14,6 @@ ACTIVE_USERS: Final = "ecommerce.metrics.active_users"
 PRODUCT_METRICS: Final = "ecommerce.metrics.products"
 SESSION_METRICS: Final = "ecommerce.metrics.sessions"
 ACTIVE_USERS_SLIDING: Final = "ecommerce.metrics.active_users_sliding"
+REFERRER_TRAFFIC: Final = "ecommerce.metrics.referrers"
 
 PARTITIONS: Final = 3

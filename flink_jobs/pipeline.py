@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from core import datasets, topics
+from core import datasets, referrers, topics
 from core.datasets import JOB_NAME, Dataset, Mode
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
@@ -35,6 +35,7 @@ VIEWS = (
     "generated/view_accepted_events",
     "view_minute_events",
     "view_sliding_events",
+    "view_referred_page_views",
 )
 
 
@@ -63,6 +64,7 @@ class Topics:
     product_metrics: str = topics.PRODUCT_METRICS
     session_metrics: str = topics.SESSION_METRICS
     active_users_sliding: str = topics.ACTIVE_USERS_SLIDING
+    referrer_traffic: str = topics.REFERRER_TRAFFIC
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
@@ -106,7 +108,17 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "contract_arguments": contract_arguments,
         "quarantine": quarantine_literal(quarantine),
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
+        "referrer_host": referrer_host_sql("referrer_url"),
     }
+
+
+def referrer_host_sql(column: str) -> str:
+    """core.referrers.referrer_host as a Flink SQL expression over `column` (a STRING)."""
+    host = f"REGEXP_EXTRACT({column}, {sql_string(referrers.HOST_PATTERN)}, 1)"
+    return (
+        f"CASE WHEN {column} IS NULL OR {column} = '' THEN {sql_string(referrers.DIRECT)}"
+        f" ELSE COALESCE(NULLIF({host}, ''), {sql_string(referrers.INTERNAL)}) END"
+    )
 
 
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")  # ${name}: a bare `$` is common in SQL (JSON paths, regexes)

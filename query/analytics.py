@@ -31,6 +31,7 @@ from core.choices import (
     FunnelBreakdown,
     LocationSort,
     ProductSort,
+    ReferrerSort,
     SessionSort,
     choices,
 )
@@ -40,6 +41,7 @@ from core.datasets import (
     DEAD_LETTERS,
     EVENTS,
     PRODUCT_METRICS,
+    REFERRER_TRAFFIC,
     SESSION_METRICS,
 )
 from query.pinot import Queryable
@@ -76,6 +78,7 @@ class Tables:
     product_metrics: str = PRODUCT_METRICS.name
     session_metrics: str = SESSION_METRICS.name
     active_users_sliding: str = ACTIVE_USERS_SLIDING.name
+    referrer_traffic: str = REFERRER_TRAFFIC.name
 
     @classmethod
     def named(cls, overrides: Mapping[str, str]) -> Tables:
@@ -627,6 +630,32 @@ def page_views_by_hour(pinot: Queryable, t: Tables, edges: Sequence[int], filter
         params,
     )
     return {int(r["bucket"]): int(r["n"]) for r in rows}
+
+
+REFERRER_SORTS = choices(ReferrerSort)
+
+
+def top_referrers(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Referrer hosts offset + 1 .. offset + limit ranked by `sort` over the 5-minute windows starting in
+    [start, end), descending, ties by host: page views, and sessions summed over the windows."""
+    if sort not in REFERRER_SORTS:
+        raise ValueError(f"unknown sort {sort}")
+    rows = pinot.rows(
+        "SELECT referrer_host, SUM(page_views) AS page_views, SUM(sessions) AS sessions"
+        f" FROM {identifier(t.referrer_traffic)} WHERE window_start >= :start AND window_start < :end"
+        f" GROUP BY referrer_host ORDER BY {identifier(sort)} DESC, referrer_host LIMIT :n",
+        {"start": start, "end": end, "n": offset + limit},
+    )
+    return [
+        {
+            "referrer_host": r["referrer_host"],
+            "page_views": int(r["page_views"]),
+            "sessions": int(r["sessions"]),
+        }
+        for r in page(rows, offset, limit)
+    ]
 
 
 LOCATION_SORTS = choices(LocationSort)

@@ -68,6 +68,7 @@ def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     span = whole_hours(want)
     _active_users(client, want, span)
     _active_users_sliding(client, want, span)
+    _referrers(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -117,6 +118,23 @@ def _active_users_sliding(client: httpx.Client, want: Expected, span: dict[str, 
         < sum(m.active_users for m in want.active_users if r.window_start <= m.window_start < r.window_end)
         for r in want.active_users_sliding
     )
+
+
+def _referrers(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"page_views": 0, "sessions": 0})
+    for row in want.referrer_traffic:
+        totals[row.referrer_host]["page_views"] += row.page_views
+        totals[row.referrer_host]["sessions"] += row.sessions
+    assert {"direct", "internal", "www.google.com"} <= set(totals)
+    for sort in ("page_views", "sessions"):
+        ranked = sorted(totals, key=lambda host: (-totals[host][sort], host))
+        body = _get(client, "/metrics/referrers", **span, sort=sort, limit=1000)
+        assert "referrer_traffic" in body["meta"]["source"]
+        assert [(p["rank"], p["referrer_host"]) for p in body["data"]] == list(enumerate(ranked, start=1))
+        for point in body["data"]:
+            assert {k: point[k] for k in ("page_views", "sessions")} == totals[point["referrer_host"]]
+        second = _get(client, "/metrics/referrers", **span, sort=sort, limit=2, offset=2)
+        assert [p["referrer_host"] for p in second["data"]] == ranked[2:4]
 
 
 def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

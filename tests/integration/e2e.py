@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
-from core.metrics import ActiveUsersSliding
+from core.metrics import ActiveUsersSliding, ReferrerWindow
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
@@ -27,6 +27,7 @@ from query import pinot as q
 from tests.integration.builders import consume, new_topic, unique
 from tests.support.oracle import Expected, RawRecord
 from tests.support.polling import poll_until
+from tests.vectors import referrer_vectors
 
 # Hand-made rejects beside the generator's own malformed events: one per rule of the wire contract.
 CRAFTED_REJECTS = [b"", b"[]", b"null", b'{"event_type": "page_view"']
@@ -88,7 +89,30 @@ def _edge_accepted(template: dict[str, object]) -> list[bytes]:
         b'"quantity":', b'"quantity":"two","quantity":', 1
     )
     foreign = _mutated(template, event_id=f"{template['event_id']}-foreign", page_url=5, time_spent="x")
-    return [whole, escaped, repeated, foreign]
+    return [whole, escaped, repeated, foreign, *_odd_referrers(template)]
+
+
+def _odd_referrers(template: dict[str, object]) -> list[bytes]:
+    """Valid page views whose referrers take every branch of the host rule (core/referrers.py): the
+    served hosts, from Flink's REGEXP_EXTRACT, must equal the oracle's, from Python's re."""
+    view = {
+        k: template[k]
+        for k in ("event_timestamp", "user_id", "session_id", "device_type", "os", "browser", "location")
+    }
+    urls = [line["referrer_url"] for line in referrer_vectors()]
+    return [
+        orjson.dumps(
+            {
+                **view,
+                "event_id": f"{template['event_id']}-ref{i}",
+                "event_type": "page_view",
+                "page_url": "/",
+                "referrer_url": url,
+                "time_spent": 3.5,
+            }
+        )
+        for i, url in enumerate(urls)
+    ]
 
 
 def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
@@ -233,6 +257,17 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
             what="active users per 5-minute sliding window equal to the oracle",
         )
         assert len(sliding) == len(want.active_users_sliding)
+        referrers = poll_until(
+            lambda: pinot.typed(
+                ReferrerWindow,
+                tables["referrer_traffic"],
+                "ORDER BY window_start, referrer_host LIMIT 100000",
+            ),
+            lambda got: same_rows(got, want.referrer_traffic),  # type: ignore[arg-type]
+            timeout_s=120,
+            what="page views and sessions per referrer host and 5-minute window equal to the oracle",
+        )
+        assert len(referrers) == len(want.referrer_traffic)
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]

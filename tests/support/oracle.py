@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from core.contract import check, event_from
 from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
-from core.metrics import ActiveUsersMinute, ActiveUsersSliding, ProductMinute, SessionSummary
+from core.metrics import (
+    ActiveUsersMinute,
+    ActiveUsersSliding,
+    ProductMinute,
+    ReferrerWindow,
+    SessionSummary,
+)
+from core.referrers import referrer_host
 from core.settings import Settings
 
 
@@ -37,6 +44,7 @@ class Expected:
     """(partition, offset) -> (reason_code, reason_field)"""
     active_users: list[ActiveUsersMinute] = field(default_factory=list)
     active_users_sliding: list[ActiveUsersSliding] = field(default_factory=list)
+    referrer_traffic: list[ReferrerWindow] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
 
@@ -71,6 +79,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
             out.late.add(event.event_id)
     out.active_users = _active_users(out.accepted)
     out.active_users_sliding = _active_users_sliding(out.accepted)
+    out.referrer_traffic = _referrer_traffic(out.accepted)
     out.product_metrics = _products(out.accepted)
     out.sessions = _sessions(out.accepted)
     return out
@@ -120,6 +129,28 @@ def _active_users_sliding(events: list[BaseEvent]) -> list[ActiveUsersSliding]:
             }
         )
         for start, group in sorted(by_start.items())
+    ]
+
+
+def _referrer_traffic(events: list[BaseEvent]) -> list[ReferrerWindow]:
+    """Page views per 5-minute window and referrer host (core.referrers.referrer_host, the rule)."""
+    size = int(ReferrerWindow.size.total_seconds() * 1000)
+    groups: dict[tuple[int, str], list[PageView]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, PageView):
+            ms = to_epoch_millis(e.event_timestamp)
+            groups[(ms - ms % size, referrer_host(e.referrer_url))].append(e)
+    return [
+        ReferrerWindow.model_validate(
+            {
+                "window_start": start,
+                "window_end": start + size,
+                "referrer_host": host,
+                "page_views": len(group),
+                "sessions": len({e.session_id for e in group}),
+            }
+        )
+        for (start, host), group in sorted(groups.items())
     ]
 
 

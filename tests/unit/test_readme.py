@@ -36,6 +36,7 @@ def test_every_api_route_has_a_curl_example() -> None:
     assert {
         "/metrics/active-users",
         "/metrics/active-users/sliding",
+        "/metrics/referrers",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

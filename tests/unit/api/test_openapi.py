@@ -35,6 +35,7 @@ METRIC_ROUTES = [
     "/metrics/dead-letters",
     "/metrics/page-views/hour-of-day",
     "/metrics/customers/locations",
+    "/metrics/referrers",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

@@ -549,3 +549,39 @@ def test_sliding_window_ends_are_five_minutes_of_time_across_a_clock_change(clie
     ends = {p["bucket"]: p["window_end"] for p in body["data"]}
     assert ends["2026-11-01T01:58:00-04:00"] == "2026-11-01T01:03:00-05:00"
     assert ends["2026-11-01T01:00:00-05:00"] == "2026-11-01T01:05:00-05:00"
+
+
+# Traffic sources ----------------------------------------------------------------------------------
+
+
+def test_referrers_widen_the_range_to_whole_windows_and_rank_by_the_sort(
+    client: TestClient, fake: FakePinot
+) -> None:
+    fake.answer = lambda sql: (
+        [
+            {"referrer_host": "direct", "page_views": 9.0, "sessions": 4.0},
+            {"referrer_host": "t.co", "page_views": 2.0, "sessions": 2.0},
+        ]
+        if "FROM referrer_traffic" in sql
+        else []
+    )
+    body = ok(
+        client,
+        "/metrics/referrers",
+        **{"from": "2026-11-29T10:02:00Z"},
+        to="2026-11-29T10:58:00Z",
+        sort="sessions",
+    )
+    assert body["meta"]["from"] == "2026-11-29T10:00:00Z"
+    assert body["meta"]["to"] == "2026-11-29T11:00:00Z"
+    assert body["data"] == [
+        {"rank": 1, "referrer_host": "direct", "page_views": 9, "sessions": 4},
+        {"rank": 2, "referrer_host": "t.co", "page_views": 2, "sessions": 2},
+    ]
+    (sql,) = fake.queries("FROM referrer_traffic")
+    start, end = to_ms(datetime(2026, 11, 29, 10, tzinfo=UTC)), to_ms(datetime(2026, 11, 29, 11, tzinfo=UTC))
+    assert f"window_start >= {start} AND window_start < {end}" in sql
+    assert "ORDER BY sessions DESC, referrer_host" in sql
+    r = client.get("/metrics/referrers", params={"sort": "referrer_host"})
+    assert r.status_code == 422
+    assert "sort" in r.text
