@@ -175,13 +175,19 @@ def active_users_sliding(pinot: Queryable, t: Tables, edges: Sequence[int]) -> d
     return {int(r.pop("window_start")): r for r in rows}
 
 
+def active_users_table(t: Tables, minute_buckets: bool, filters: Filters) -> str:
+    """The table active_users() reads: the per-minute rows for minute buckets without filters, else the
+    events. What a route reports as `meta.source`."""
+    return t.active_users if minute_buckets and not filters.active() else t.events
+
+
 def active_users(
     pinot: Queryable, t: Tables, edges: Sequence[int], minute_buckets: bool, filters: Filters
 ) -> dict[int, dict[str, Any]]:
     """bucket start (epoch ms) -> active_users, sessions, events. Minute buckets without filters come
     from the per-minute table (a local minute is a UTC minute in every zone since 1972)."""
     params = _span(edges)
-    if minute_buckets and not filters.active():
+    if active_users_table(t, minute_buckets, filters) == t.active_users:
         rows = pinot.rows(
             f"SELECT window_start AS bucket, active_users, sessions, events FROM {identifier(t.active_users)}"
             " WHERE window_start >= :start AND window_start < :end LIMIT 100000",
@@ -235,6 +241,11 @@ class _ProductSource:
         if self.events:  # only product events have a product: page views store product_id "null"
             where += f" AND {present('product_id')}"
         return where
+
+
+def product_table(t: Tables, filters: Filters) -> str:
+    """The table the product queries read for these filters: what a route reports as `meta.source`."""
+    return _product_source(t, filters).table
 
 
 def _product_source(t: Tables, filters: Filters) -> _ProductSource:

@@ -44,8 +44,7 @@ def active_users(
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None
-    minutes = r.granularity is Granularity.minute and not filters.active()
-    source = ctx.tables.active_users if minutes else ctx.tables.events
+    source = analytics.active_users_table(ctx.tables, r.granularity is Granularity.minute, filters)
     return ActiveUsersSeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
 
 

@@ -31,7 +31,7 @@ def top_categories(
     rows = analytics.top_categories(
         ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
     )
-    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
+    source = analytics.product_table(ctx.tables, filters)
     return CategoryRanking(
         meta=meta(r, timer, source, ctx, series=False),
         sort=sort,

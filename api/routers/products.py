@@ -54,7 +54,7 @@ def top_products(
         )
         for i, row in enumerate(rows)
     ]
-    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
+    source = analytics.product_table(ctx.tables, filters)
     return ProductRanking(
         meta=meta(r, timer, source, ctx, series=False),
         sort=sort,
@@ -88,7 +88,7 @@ def product_series(
             ZERO,
         )
 
-    source = ctx.tables.events if filters.on_session_dimensions else ctx.tables.product_metrics
+    source = analytics.product_table(ctx.tables, filters)
     return ProductSeries(
         meta=meta(r, timer, source, ctx),
         product_id=info["product_id"],

@@ -585,3 +585,44 @@ def test_referrers_widen_the_range_to_whole_windows_and_rank_by_the_sort(
     r = client.get("/metrics/referrers", params={"sort": "referrer_host"})
     assert r.status_code == 422
     assert "sort" in r.text
+
+
+# meta.source --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "table"),
+    [
+        ("/metrics/active-users", {}, "active_users"),
+        ("/metrics/active-users", {"granularity": "hour"}, "events"),
+        ("/metrics/active-users", {"device_type": "mobile"}, "events"),
+        ("/metrics/active-users/sliding", {}, "active_users_sliding"),
+        ("/metrics/products", {}, "product_metrics"),
+        ("/metrics/products", {"product_category": "books"}, "product_metrics"),
+        ("/metrics/products", {"os": "iOS"}, "events"),
+        ("/metrics/products/p-00001", {}, "product_metrics"),
+        ("/metrics/products/p-00001", {"browser": "Safari"}, "events"),
+        ("/metrics/categories", {}, "product_metrics"),
+        ("/metrics/categories", {"location": "Paris"}, "events"),
+        ("/metrics/referrers", {}, "referrer_traffic"),
+    ],
+)
+def test_meta_source_names_the_table_the_numbers_came_from(
+    client: TestClient, fake: FakePinot, path: str, params: dict[str, str], table: str
+) -> None:
+    fake.answer = lambda sql: (
+        [{"product_id": "p-00001", "product_name": "n", "product_category": "c"}]
+        if sql.endswith("LIMIT 1")
+        else []
+    )
+    body = ok(client, path, **params)
+    assert body["meta"]["source"] == table
+    # Every query read that table, but the freshness probe (the newest event time, for meta.as_of) and
+    # a product's name lookup (always from the minute rows).
+    read = {
+        m.group(1)
+        for sql in fake.sent
+        if not sql.startswith("SELECT MAX(event_timestamp)") and not sql.endswith("LIMIT 1")
+        for m in re.finditer(r"FROM (\w+)", sql)
+    }
+    assert read == {table}
