@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from core.settings import Settings
 from query.analytics import Tables
-from query.pinot import Pinot
+from query.pinot import Pinot, Queryable
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,9 +30,9 @@ def get_tables(request: Request) -> Tables:
 
 @dataclass(frozen=True)
 class Context:
-    """What every metric route queries with."""
+    """What every metric route queries with (tests and benchmarks override `get_pinot`: any Queryable)."""
 
-    pinot: Pinot
+    pinot: Queryable
     tables: Tables
     settings: Settings
 

@@ -19,14 +19,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from unittest import mock
 
 import orjson
 import typer
+from fastapi import Request
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
 
+from api.deps import get_pinot
 from api.main import create_app
 from bench.api_latency import ENDPOINTS
 from bench.footprint import sampling
@@ -34,7 +35,7 @@ from bench.stats import percentile
 from bench.tools import ensure_hey
 from bench.traffic import generating
 from core.settings import Settings, get_settings
-from query.pinot import Pinot
+from query.pinot import Queryable
 from query.sql import Value, bind
 from stack.apps import API, start_api
 from stack.process import Supervisor
@@ -100,16 +101,29 @@ def summarise(target: str, rate: float, seconds: float, latencies: list[float], 
     )
 
 
+@dataclass
+class _Recording:
+    """A Pinot client that keeps the bound SQL of every query before passing it on."""
+
+    inner: Queryable
+    sent: list[str]
+
+    def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
+        self.sent.append(bind(sql, params or {}))
+        return self.inner.rows(sql, params)
+
+
 def captured_sql(settings: Settings, path: str) -> list[str]:
-    """The SQL the API sends to Pinot for one request (the app run in-process, its client spied on)."""
+    """The SQL the API sends to Pinot for one request (the app run in-process, its Pinot dependency
+    overridden by a recording one, as a test would)."""
     sent: list[str] = []
-    real = Pinot.rows
 
-    def spy(self: Pinot, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
-        sent.append(bind(sql, params or {}))
-        return real(self, sql, params)
+    def recording(request: Request) -> Queryable:
+        return _Recording(get_pinot(request), sent)
 
-    with mock.patch.object(Pinot, "rows", spy), TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    app.dependency_overrides[get_pinot] = recording
+    with TestClient(app) as client:
         client.get(path).raise_for_status()
     return sent
 
