@@ -4,7 +4,7 @@ the comparison of everything Pinot serves with the oracle (tests/support/oracle.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
-from core.metrics import ActiveUsersSliding, ReferrerWindow
+from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
@@ -222,6 +222,20 @@ def same_rows(got: list[BaseModel], want: list[BaseModel]) -> bool:
     )
 
 
+def _table_equals_oracle(
+    pinot: q.Pinot, model: type[MetricRow], table: str, want: Sequence[MetricRow]
+) -> None:
+    """Every row of `table` equals the oracle's rows, neither more nor fewer (polled: Pinot catches up)."""
+    key = ", ".join(model.primary_key)
+    got = poll_until(
+        lambda: pinot.typed(model, table, f"ORDER BY {key} LIMIT 100000"),
+        lambda got: same_rows(got, want),  # type: ignore[arg-type]
+        timeout_s=120,
+        what=f"{table} equal to the oracle",
+    )
+    assert len(got) == len(want)
+
+
 def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expected) -> None:
     """Every number Pinot serves equals the oracle's: counts exact, sums and averages to 1e-9."""
     far = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
@@ -246,28 +260,10 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
             what="active users per minute equal to the oracle",
         )
         assert sorted(r.window_start for r in active) == [r.window_start for r in want.active_users]
-        sliding = poll_until(
-            lambda: pinot.typed(
-                ActiveUsersSliding,
-                tables["active_users_sliding"],
-                "ORDER BY window_start LIMIT 100000",
-            ),
-            lambda got: same_rows(got, want.active_users_sliding),  # type: ignore[arg-type]
-            timeout_s=120,
-            what="active users per 5-minute sliding window equal to the oracle",
+        _table_equals_oracle(
+            pinot, ActiveUsersSliding, tables["active_users_sliding"], want.active_users_sliding
         )
-        assert len(sliding) == len(want.active_users_sliding)
-        referrers = poll_until(
-            lambda: pinot.typed(
-                ReferrerWindow,
-                tables["referrer_traffic"],
-                "ORDER BY window_start, referrer_host LIMIT 100000",
-            ),
-            lambda got: same_rows(got, want.referrer_traffic),  # type: ignore[arg-type]
-            timeout_s=120,
-            what="page views and sessions per referrer host and 5-minute window equal to the oracle",
-        )
-        assert len(referrers) == len(want.referrer_traffic)
+        _table_equals_oracle(pinot, ReferrerWindow, tables["referrer_traffic"], want.referrer_traffic)
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]
