@@ -59,7 +59,10 @@ class ReferrerWindow(MetricRow):
 
     window_start: EpochMillis
     window_end: EpochMillis = Field(description="window_start + 5 minutes")
-    referrer_host: str = Field(description="the referrer's host, 'direct' or 'internal' (core/referrers.py)")
+    referrer_host: Annotated[str, Field(max_length=512)] = Field(
+        description="the referrer's host, 'direct' or 'internal' (core/referrers.py); at most as long as "
+        "the referrer_url it comes from"
+    )
     page_views: Count = Field(description="page views; grows with every update of the row")
     sessions: Count = Field(description="COUNT(DISTINCT session_id) of those page views")
 

@@ -207,14 +207,14 @@ def _close(a: BaseModel, b: BaseModel) -> bool:
     return True
 
 
+def _by_key(rows: Sequence[BaseModel]) -> dict[tuple[object, ...], BaseModel]:
+    return {tuple(getattr(r, k) for k in getattr(r, "primary_key", ())): r for r in rows}
+
+
 def same_rows(got: list[BaseModel], want: list[BaseModel]) -> bool:
     """The same rows by primary key, whatever their order: Pinot orders strings by UTF-16 code units,
     Python by code points, so the two disagree on order once text goes beyond the BMP."""
-
-    def by_key(rows: list[BaseModel]) -> dict[tuple[object, ...], BaseModel]:
-        return {tuple(getattr(r, k) for k in getattr(r, "primary_key", ())): r for r in rows}
-
-    g, w = by_key(got), by_key(want)
+    g, w = _by_key(got), _by_key(want)
     return (
         len(got) == len(want) == len(g) == len(w)
         and g.keys() == w.keys()
@@ -227,12 +227,21 @@ def _table_equals_oracle(
 ) -> None:
     """Every row of `table` equals the oracle's rows, neither more nor fewer (polled: Pinot catches up)."""
     key = ", ".join(model.primary_key)
-    got = poll_until(
-        lambda: pinot.typed(model, table, f"ORDER BY {key} LIMIT 100000"),
-        lambda got: same_rows(got, want),  # type: ignore[arg-type]
-        timeout_s=120,
-        what=f"{table} equal to the oracle",
-    )
+    try:
+        got = poll_until(
+            lambda: pinot.typed(model, table, f"ORDER BY {key} LIMIT 100000"),
+            lambda got: same_rows(got, want),  # type: ignore[arg-type]
+            timeout_s=120,
+            what=f"{table} equal to the oracle",
+        )
+    except AssertionError:
+        g, w = _by_key(pinot.typed(model, table, f"ORDER BY {key} LIMIT 100000")), _by_key(want)
+        differ = [(g[k], w[k]) for k in g.keys() & w.keys() if not _close(g[k], w[k])]
+        raise AssertionError(
+            f"{table} differs from the oracle: only served {sorted(g.keys() - w.keys(), key=repr)[:5]}, "
+            f"only in the oracle {sorted(w.keys() - g.keys(), key=repr)[:5]}, "
+            f"different (served, oracle) {differ[:5]}"
+        ) from None
     assert len(got) == len(want)
 
 

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from core.datasets import DATASETS, Mode
+from core.datasets import DATASETS, EVENTS, Mode
 from provisioning import pinot_files, pinot_tables
 
 
@@ -51,3 +51,15 @@ def test_each_dataset_table_reads_its_topic_with_its_keys() -> None:
             # would have to grow with retention x rate. Append tables rely on the exactly-once
             # pipeline instead (transactions, read_committed, no replay on restart).
             assert "dedupConfig" not in table.table
+
+
+def test_pinot_keeps_every_text_value_whole() -> None:
+    # Pinot cuts a STRING at maxLength UTF-16 units (default 512); a code point takes up to two. A
+    # column copied from an event field, or derived from one (a referrer's host), must hold the
+    # longest value the event contract admits. The soak test found referrer_host cut without this.
+    limits = {c.name: c.max_length for c in EVENTS.columns if c.max_length is not None}
+    limits["referrer_host"] = limits["referrer_url"]
+    for dataset in DATASETS:
+        for spec in pinot_files.schema(dataset)["dimensionFieldSpecs"]:
+            if spec["dataType"] == "STRING" and spec["name"] in limits:
+                assert spec.get("maxLength", 512) >= 2 * limits[spec["name"]], (dataset.name, spec)
