@@ -27,6 +27,7 @@ from api.routers import (
     funnel,
     health,
     kafka,
+    landing_pages,
     live,
     page_views,
     products,
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
     app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
     metric_modules = (
         *(summary, live, active_users, event_types, revenue, products, categories, funnel),
-        *(customers, page_views, referrers, data_quality, dimensions),
+        *(customers, page_views, referrers, landing_pages, data_quality, dimensions),
     )
     for router, scope in (
         (health.router, None),

@@ -263,6 +263,22 @@ class ReferrerRanking(BaseModel):
     data: list[ReferrerRank]
 
 
+class LandingPageRank(BaseModel):
+    rank: int
+    landing_page: str = Field(description=_doc(SessionSummary, "landing_page"))
+    sessions: int = Field(description="sessions that began in the range and landed on this page")
+    bounces: int = Field(description="those sessions that viewed no other page (one page view)")
+    bounce_rate: float = Field(description="bounces / sessions, 0 to 1")
+
+
+class LandingPageRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    data: list[LandingPageRank]
+
+
 class DeadLetterRow(BaseModel):
     source_partition: int
     source_offset: int

@@ -19,6 +19,8 @@ LocationSort = Literal["revenue", "users", "customers", "orders"]
 """Per-location aggregates a location ranking can sort by."""
 ReferrerSort = Literal["page_views", "sessions"]
 """Sums over a referrer host's 5-minute windows a referrer ranking can sort by."""
+LandingPageSort = Literal["sessions", "bounces"]
+"""Counts over the sessions that landed on a page a landing-page ranking can sort by."""
 FunnelBreakdown = Literal["device_type", "product_category"]
 """Event columns a funnel can be split by (one segment per value)."""
 

@@ -8,9 +8,9 @@ row instead of being counted again.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.columns import Int64
 from core.events import EpochMillis
@@ -99,6 +99,11 @@ class SessionSummary(MetricRow):
     location: str
     events: Count
     page_views: Count
+    landing_page: Annotated[str, Field(max_length=512)] | None = Field(
+        default=None,
+        description="the page_url of the session's earliest page view by event time (ties: the "
+        "smallest URL); null while the session has no page view",
+    )
     products_viewed: Count = Field(description="distinct products viewed")
     products_carted: Count = Field(description="distinct products added to cart")
     orders: Count = Field(description="distinct order_id")
@@ -106,6 +111,15 @@ class SessionSummary(MetricRow):
     revenue: Amount
     first_event_time: EpochMillis
     last_event_time: EpochMillis
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_landing_page_without_page_views(cls, data: Any) -> Any:
+        """A session with no page view has no landing page, whatever a store fills an absent value with
+        (Pinot 0.11 reads back the text "null", which is also a valid page_url)."""
+        if isinstance(data, dict) and data.get("page_views") == 0 and data.get("landing_page") is not None:
+            return {**data, "landing_page": None}
+        return data
 
 
 class DeadLetter(MetricRow):

@@ -29,6 +29,7 @@ from core.choices import (
     FUNNEL_STEPS,
     CategorySort,
     FunnelBreakdown,
+    LandingPageSort,
     LocationSort,
     ProductSort,
     ReferrerSort,
@@ -665,6 +666,44 @@ def top_referrers(
             "page_views": int(r["page_views"]),
             "sessions": int(r["sessions"]),
         }
+        for r in page(rows, offset, limit)
+    ]
+
+
+LANDING_PAGE_ORDER: dict[LandingPageSort, str] = {
+    "sessions": "COUNT(*)",
+    "bounces": _count_if("page_views = 1"),
+}
+"""Each landing-page sort key's aggregate (tests/unit/core/test_choices.py: one per key)."""
+
+
+def landing_pages(
+    pinot: Queryable,
+    t: Tables,
+    start: datetime,
+    end: datetime,
+    filters: Filters,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Landing pages offset + 1 .. offset + limit of the sessions that began in [start, end) and viewed a
+    page, ranked by `sort` descending, ties by landing_page (Pinot's order: UTF-16 code units): how many
+    sessions landed there and how many of them bounced (viewed that one page only)."""
+    if sort not in LANDING_PAGE_ORDER:
+        raise ValueError(f"unknown sort {sort}")
+    params: dict[str, Value] = {"start": start, "end": end, "n": offset + limit}
+    where = _where(filters, params, events=False, allowed={"device_type", "os", "browser", "location"})
+    rows = pinot.rows(
+        f"SELECT landing_page, COUNT(*) AS sessions, {LANDING_PAGE_ORDER['bounces']} AS bounces"
+        f" FROM {identifier(t.session_metrics)}"
+        # page_views > 0 is exactly "has a landing page", and needs no null vector
+        f" WHERE first_event_time >= :start AND first_event_time < :end AND page_views > 0{where}"
+        f" GROUP BY landing_page ORDER BY {LANDING_PAGE_ORDER[sort]} DESC, landing_page LIMIT :n",
+        params,
+    )
+    return [
+        {"landing_page": str(r["landing_page"]), "sessions": int(r["sessions"]), "bounces": int(r["bounces"])}
         for r in page(rows, offset, limit)
     ]
 

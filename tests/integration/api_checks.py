@@ -69,6 +69,7 @@ def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     _active_users(client, want, span)
     _active_users_sliding(client, want, span)
     _referrers(client, want, span)
+    _landing_pages(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -135,6 +136,34 @@ def _referrers(client: httpx.Client, want: Expected, span: dict[str, str]) -> No
             assert {k: point[k] for k in ("page_views", "sessions")} == totals[point["referrer_host"]]
         second = _get(client, "/metrics/referrers", **span, sort=sort, limit=2, offset=2)
         assert [p["referrer_host"] for p in second["data"]] == ranked[2:4]
+
+
+def _landing_pages(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    by_id = {s.session_id: s for s in want.sessions}
+    tie, late = (s for s in by_id if s.endswith("-tie")), (s for s in by_id if s.endswith("-late"))
+    # the crafted sessions (tests/integration/e2e.py): code point order, and a late first page view
+    assert [by_id[s].landing_page for s in tie] == ["/\uff5e"]
+    assert [by_id[s].landing_page for s in late] == ["/b"]
+    start, end = _ms(span["from"]), _ms(span["to"])
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"sessions": 0, "bounces": 0})
+    for s in want.sessions:
+        if s.landing_page is not None and start <= to_epoch_millis(s.first_event_time) < end:
+            totals[s.landing_page]["sessions"] += 1
+            totals[s.landing_page]["bounces"] += s.page_views == 1
+    assert any(t["bounces"] for t in totals.values())
+    assert any(t["bounces"] < t["sessions"] for t in totals.values())
+    for sort in ("sessions", "bounces"):
+        # ties by landing page in Pinot's order, UTF-16 code units (the tie session's emoji sorts first)
+        ranked = sorted(totals, key=lambda page: (-totals[page][sort], page.encode("utf-16-be")))
+        body = _get(client, "/metrics/landing-pages", **span, sort=sort, limit=1000)
+        assert "session_metrics" in body["meta"]["source"]
+        assert [(p["rank"], p["landing_page"]) for p in body["data"]] == list(enumerate(ranked, start=1))
+        for point in body["data"]:
+            t = totals[point["landing_page"]]
+            assert (point["sessions"], point["bounces"]) == (t["sessions"], t["bounces"])
+            assert _close(point["bounce_rate"], t["bounces"] / t["sessions"])
+        second = _get(client, "/metrics/landing-pages", **span, sort=sort, limit=2, offset=2)
+        assert [p["landing_page"] for p in second["data"]] == ranked[2:4]
 
 
 def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

@@ -89,28 +89,41 @@ def _edge_accepted(template: dict[str, object]) -> list[bytes]:
         b'"quantity":', b'"quantity":"two","quantity":', 1
     )
     foreign = _mutated(template, event_id=f"{template['event_id']}-foreign", page_url=5, time_spent="x")
-    return [whole, escaped, repeated, foreign, *_odd_referrers(template)]
+    return [whole, escaped, repeated, foreign, *_odd_referrers(template), *_landing_pages(template)]
+
+
+def _page_view(template: dict[str, object], **fields: object) -> bytes:
+    view = {
+        k: template[k]
+        for k in ("event_timestamp", "user_id", "session_id", "device_type", "os", "browser", "location")
+    }
+    return orjson.dumps({**view, "event_type": "page_view", "time_spent": 3.5, **fields})
+
+
+def _landing_pages(template: dict[str, object]) -> list[bytes]:
+    """Two sessions whose landing page (core.metrics.SessionSummary) takes the rule's edges: a tie in
+    time broken by code point (UTF-16 order would pick the emoji), and a page view that arrives after
+    another but happened a second before it, so it must take over as the landing page."""
+    at = template["event_timestamp"]
+    assert isinstance(at, int)
+    tie, late = f"{template['session_id']}-tie", f"{template['session_id']}-late"
+    eid = template["event_id"]
+    return [
+        _page_view(template, event_id=f"{eid}-tie1", session_id=tie, page_url="/\U0001f600"),
+        _page_view(template, event_id=f"{eid}-tie2", session_id=tie, page_url="/\uff5e"),
+        _page_view(template, event_id=f"{eid}-late1", session_id=late, page_url="/a"),
+        _page_view(
+            template, event_id=f"{eid}-late2", session_id=late, page_url="/b", event_timestamp=at - 1000
+        ),
+    ]
 
 
 def _odd_referrers(template: dict[str, object]) -> list[bytes]:
     """Valid page views whose referrers take every branch of the host rule (core/referrers.py): the
     served hosts, from Flink's REGEXP_EXTRACT, must equal the oracle's, from Python's re."""
-    view = {
-        k: template[k]
-        for k in ("event_timestamp", "user_id", "session_id", "device_type", "os", "browser", "location")
-    }
     urls = [line["referrer_url"] for line in referrer_vectors()]
     return [
-        orjson.dumps(
-            {
-                **view,
-                "event_id": f"{template['event_id']}-ref{i}",
-                "event_type": "page_view",
-                "page_url": "/",
-                "referrer_url": url,
-                "time_spent": 3.5,
-            }
-        )
+        _page_view(template, event_id=f"{template['event_id']}-ref{i}", page_url="/", referrer_url=url)
         for i, url in enumerate(urls)
     ]
 

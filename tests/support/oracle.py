@@ -183,6 +183,12 @@ def _products(events: list[BaseEvent]) -> list[ProductMinute]:
     return rows
 
 
+def _landing_page(session: list[BaseEvent]) -> str | None:
+    """The URL of the earliest page view, ties by the smaller URL (Python compares by code point)."""
+    views = [(to_epoch_millis(e.event_timestamp), e.page_url) for e in session if isinstance(e, PageView)]
+    return min(views)[1] if views else None
+
+
 def _sessions(events: list[BaseEvent]) -> list[SessionSummary]:
     groups: dict[str, list[BaseEvent]] = defaultdict(list)
     for e in events:
@@ -202,6 +208,7 @@ def _sessions(events: list[BaseEvent]) -> list[SessionSummary]:
                     "location": max(e.location for e in group),
                     "events": len(group),
                     "page_views": sum(isinstance(e, PageView) for e in group),
+                    "landing_page": _landing_page(group),
                     "products_viewed": len({e.product_id for e in group if isinstance(e, ProductView)}),
                     "products_carted": len({e.product_id for e in group if isinstance(e, AddToCart)}),
                     "orders": len({p.order_id for p in purchases}),

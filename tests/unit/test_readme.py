@@ -37,6 +37,7 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/active-users",
         "/metrics/active-users/sliding",
         "/metrics/referrers",
+        "/metrics/landing-pages",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

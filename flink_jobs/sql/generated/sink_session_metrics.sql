@@ -8,6 +8,7 @@ CREATE TABLE session_metrics (
   `location` STRING NOT NULL,
   `events` BIGINT NOT NULL,
   `page_views` BIGINT NOT NULL,
+  `landing_page` STRING,
   `products_viewed` BIGINT NOT NULL,
   `products_carted` BIGINT NOT NULL,
   `orders` BIGINT NOT NULL,

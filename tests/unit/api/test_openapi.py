@@ -36,6 +36,7 @@ METRIC_ROUTES = [
     "/metrics/page-views/hour-of-day",
     "/metrics/customers/locations",
     "/metrics/referrers",
+    "/metrics/landing-pages",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

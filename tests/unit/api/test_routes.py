@@ -587,6 +587,38 @@ def test_referrers_widen_the_range_to_whole_windows_and_rank_by_the_sort(
     assert "sort" in r.text
 
 
+def test_landing_pages_rank_the_sessions_that_began_in_the_range(client: TestClient, fake: FakePinot) -> None:
+    fake.answer = lambda sql: (
+        [
+            {"landing_page": "/deals", "sessions": 8.0, "bounces": 2.0},
+            {"landing_page": "/", "sessions": 5.0, "bounces": 5.0},
+        ]
+        if "FROM session_metrics" in sql
+        else []
+    )
+    body = ok(
+        client,
+        "/metrics/landing-pages",
+        **{"from": "2026-11-29T10:00:00Z"},
+        to="2026-11-29T11:00:00Z",
+        sort="bounces",
+        device_type="mobile",
+    )
+    assert body["data"] == [
+        {"rank": 1, "landing_page": "/deals", "sessions": 8, "bounces": 2, "bounce_rate": 0.25},
+        {"rank": 2, "landing_page": "/", "sessions": 5, "bounces": 5, "bounce_rate": 1.0},
+    ]
+    (sql,) = fake.queries("FROM session_metrics")
+    start, end = to_ms(datetime(2026, 11, 29, 10, tzinfo=UTC)), to_ms(datetime(2026, 11, 29, 11, tzinfo=UTC))
+    assert f"first_event_time >= {start} AND first_event_time < {end} AND page_views > 0" in sql
+    assert "device_type = 'mobile'" in sql
+    assert "ORDER BY SUM(CASE WHEN page_views = 1 THEN 1 ELSE 0 END) DESC, landing_page" in sql
+    for bad in ({"sort": "bounce_rate"}, {"product_category": "books"}):
+        r = client.get("/metrics/landing-pages", params=bad)
+        assert r.status_code == 422
+        assert next(iter(bad)) in r.text
+
+
 # meta.source --------------------------------------------------------------------------------------
 
 
@@ -605,6 +637,7 @@ def test_referrers_widen_the_range_to_whole_windows_and_rank_by_the_sort(
         ("/metrics/categories", {}, "product_metrics"),
         ("/metrics/categories", {"location": "Paris"}, "events"),
         ("/metrics/referrers", {}, "referrer_traffic"),
+        ("/metrics/landing-pages", {}, "session_metrics"),
     ],
 )
 def test_meta_source_names_the_table_the_numbers_came_from(

@@ -8,13 +8,14 @@ from dataclasses import fields
 from core.choices import (
     FUNNEL_STEPS,
     FunnelBreakdown,
+    LandingPageSort,
     ProductSort,
     SessionSort,
     choices,
 )
 from core.datasets import DATASETS, EVENTS, PRODUCT_METRICS, SESSION_METRICS
 from flink_jobs.pipeline import Topics
-from query.analytics import Tables
+from query.analytics import LANDING_PAGE_ORDER, Tables
 from toolchain.versions import REPO_ROOT
 
 APP_JS = REPO_ROOT / "api" / "dashboard" / "static" / "app.js"
@@ -29,6 +30,10 @@ def _js_list(name: str) -> list[str]:
 def test_sort_keys_are_columns_of_the_dataset_they_rank() -> None:
     assert set(choices(ProductSort)) <= {c.name for c in PRODUCT_METRICS.columns}
     assert set(choices(SessionSort)) <= {c.name for c in SESSION_METRICS.columns}
+
+
+def test_each_landing_page_sort_has_its_aggregate() -> None:
+    assert list(LANDING_PAGE_ORDER) == list(choices(LandingPageSort))
 
 
 def test_funnel_breakdowns_and_steps_are_event_columns_and_types() -> None:

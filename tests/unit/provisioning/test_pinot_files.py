@@ -59,6 +59,7 @@ def test_pinot_keeps_every_text_value_whole() -> None:
     # longest value the event contract admits. The soak test found referrer_host cut without this.
     limits = {c.name: c.max_length for c in EVENTS.columns if c.max_length is not None}
     limits["referrer_host"] = limits["referrer_url"]
+    limits["landing_page"] = limits["page_url"]
     for dataset in DATASETS:
         for spec in pinot_files.schema(dataset)["dimensionFieldSpecs"]:
             if spec["dataType"] == "STRING" and spec["name"] in limits:
