@@ -8,7 +8,14 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from core.metrics import ActiveUsersSliding, DeadLetter, ProductMinute, ReferrerWindow, SessionSummary
+from core.metrics import (
+    ActiveUsersSliding,
+    DeadLetter,
+    ProductMinute,
+    ReferrerWindow,
+    SessionSummary,
+    UserDay,
+)
 
 
 def _doc(model: type[BaseModel], name: str) -> str | None:
@@ -91,6 +98,18 @@ class SlidingActiveUsersPoint(BaseModel):
 
 class SlidingActiveUsersSeries(Series[SlidingActiveUsersPoint]):
     pass
+
+
+class DayToDatePoint(BaseModel):
+    bucket: Instant = Field(description="start of the minute, local time of `tz`")
+    business_day: str = Field(description=_doc(UserDay, "business_day"))
+    users: int = Field(description="distinct users since the start of the business day, to the minute's end")
+    new_users: int = Field(description="users whose first event of the business day is in this minute")
+    revenue: float = Field(description="revenue since the start of the business day, to the minute's end")
+
+
+class DayToDateSeries(Series[DayToDatePoint]):
+    business_time_zone: str = Field(description="the zone whose days the totals restart on (settings)")
 
 
 class ProductTotals(BaseModel):

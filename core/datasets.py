@@ -25,6 +25,7 @@ from core.metrics import (
     ProductMinute,
     ReferrerWindow,
     SessionSummary,
+    UserDay,
 )
 
 JOB_NAME: Final = "ecommerce-pipeline"
@@ -160,9 +161,18 @@ REFERRER_TRAFFIC = metric_dataset(
     version_column="page_views",
 )
 
+USER_DAYS = metric_dataset(
+    "user_days",
+    topics.USER_DAYS,
+    UserDay,
+    "first_seen",
+    Mode.UPSERT,
+    inverted_index=("business_day",),
+)
+
 DATASETS: tuple[Dataset, ...] = (
     *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
-    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC),
+    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC, USER_DAYS),
 )
 """The registry, in the job's order of INSERTs (flink_jobs/pipeline.py). A new dataset changes the job
 graph, and Flink cannot resume the new graph from the old one's checkpoint: docs/adding-a-metric.md."""

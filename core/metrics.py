@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.columns import Int64
-from core.events import EpochMillis
+from core.events import EpochMillis, Id
 
 Count = Annotated[int, Field(ge=0), Int64]
 Amount = Annotated[float, Field(ge=0)]
@@ -65,6 +65,19 @@ class ReferrerWindow(MetricRow):
     )
     page_views: Count = Field(description="page views; grows with every update of the row")
     sessions: Count = Field(description="COUNT(DISTINCT session_id) of those page views")
+
+
+class UserDay(MetricRow):
+    """A user's first event of a business day (RTA_BUSINESS_TIME_ZONE): what running distinct users count."""
+
+    primary_key = ("business_day", "user_id")
+
+    business_day: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(
+        description="the date in the business time zone (core/business_day.py), YYYY-MM-DD"
+    )
+    user_id: Id
+    first_seen: EpochMillis = Field(description="the event time of the user's earliest event that day")
+    events: Count = Field(description="the user's events that day; grows with every update of the row")
 
 
 class ProductMinute(MetricRow):

@@ -144,8 +144,11 @@ class Settings(BaseSettings):
     """Below the broker's transaction.max.timeout.ms (900 s)."""
     naive_timestamp_zone: str = "UTC"
     """The IANA zone in which an ISO-8601 event_timestamp without offset is read (core/wire.py)."""
+    business_time_zone: str = "UTC"
+    """The IANA zone whose calendar days the running day totals restart on (core/business_day.py). The
+    job keys its rows by that day: changing it takes a rebuild (`rta provision --fresh`)."""
 
-    @field_validator("naive_timestamp_zone")
+    @field_validator("naive_timestamp_zone", "business_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:

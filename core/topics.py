@@ -15,5 +15,6 @@ PRODUCT_METRICS: Final = "ecommerce.metrics.products"
 SESSION_METRICS: Final = "ecommerce.metrics.sessions"
 ACTIVE_USERS_SLIDING: Final = "ecommerce.metrics.active_users_sliding"
 REFERRER_TRAFFIC: Final = "ecommerce.metrics.referrers"
+USER_DAYS: Final = "ecommerce.metrics.user_days"
 
 PARTITIONS: Final = 3

@@ -27,6 +27,7 @@ FUNCTIONS = (
     "function_event_time_millis",
     "function_parse_event",
     "function_distinct_count",
+    "function_business_day",
 )
 VIEWS = (
     "generated/view_parsed_events",
@@ -65,6 +66,7 @@ class Topics:
     session_metrics: str = topics.SESSION_METRICS
     active_users_sliding: str = topics.ACTIVE_USERS_SLIDING
     referrer_traffic: str = topics.REFERRER_TRAFFIC
+    user_days: str = topics.USER_DAYS
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
@@ -109,6 +111,9 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "quarantine": quarantine_literal(quarantine),
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
         "referrer_host": referrer_host_sql("referrer_url"),
+        "business_time_zone": sql_string(settings.business_time_zone),
+        # a key's state must outlive its day: its last event arrives at most max_lateness after the day
+        "business_day_ttl": f"{86_400 + settings.max_lateness_s}s",
     }
 
 
@@ -255,10 +260,15 @@ def submit_pipeline(
     """
     where = where or Topics()
     ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant, quarantine)
-    problem = java_zone_problem(settings.naive_timestamp_zone)
-    if problem is not None:  # else every naive timestamp would be dead-lettered as internal_error
-        raise ValueError(
-            f"RTA_NAIVE_TIMESTAMP_ZONE={settings.naive_timestamp_zone!r} is unknown to the JDK the job "
-            f"runs on ({problem}); Python's tz database may be newer: pick a zone both know"
-        )
+    # else every naive timestamp would be dead-lettered as internal_error, or every event fail the job
+    for name, zone in (
+        ("RTA_NAIVE_TIMESTAMP_ZONE", settings.naive_timestamp_zone),
+        ("RTA_BUSINESS_TIME_ZONE", settings.business_time_zone),
+    ):
+        problem = java_zone_problem(zone)
+        if problem is not None:
+            raise ValueError(
+                f"{name}={zone!r} is unknown to the JDK the job runs on ({problem}); Python's tz "
+                "database may be newer: pick a zone both know"
+            )
     return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})

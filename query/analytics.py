@@ -44,11 +44,15 @@ from core.datasets import (
     PRODUCT_METRICS,
     REFERRER_TRAFFIC,
     SESSION_METRICS,
+    USER_DAYS,
 )
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
 
 T = TypeVar("T")
+MINUTE_MS = 60_000
+MAX_GROUPS = 100_000
+"""Pinot's default numGroupsLimit: a GROUP BY keeps at most this many groups per server."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Tables:
     session_metrics: str = SESSION_METRICS.name
     active_users_sliding: str = ACTIVE_USERS_SLIDING.name
     referrer_traffic: str = REFERRER_TRAFFIC.name
+    user_days: str = USER_DAYS.name
 
     @classmethod
     def named(cls, overrides: Mapping[str, str]) -> Tables:
@@ -174,6 +179,38 @@ def active_users_sliding(pinot: Queryable, t: Tables, edges: Sequence[int]) -> d
         _span(edges),
     )
     return {int(r.pop("window_start")): r for r in rows}
+
+
+def first_seen_per_minute(
+    pinot: Queryable, t: Tables, days: Sequence[str], end_ms: int
+) -> dict[str, dict[int, int]]:
+    """business day -> minute start (epoch ms) -> users whose first event that day is in that minute
+    (user_days), for the minutes before `end_ms`."""
+    if not days:
+        return {}
+    names = {f"d{i}": day for i, day in enumerate(days)}
+    minute = bucket_sql("first_seen", [0, MINUTE_MS])
+    rows = pinot.rows(
+        f"SELECT business_day, {minute} AS minute, COUNT(*) AS users FROM {identifier(t.user_days)}"
+        f" WHERE business_day IN ({', '.join(f':{n}' for n in names)}) AND first_seen < :end"
+        f" GROUP BY business_day, minute LIMIT {MAX_GROUPS}",
+        {**names, "end": end_ms},
+    )
+    out: dict[str, dict[int, int]] = {}
+    for r in rows:
+        out.setdefault(str(r["business_day"]), {})[int(r["minute"])] = int(r["users"])
+    return out
+
+
+def revenue_per_minute(pinot: Queryable, t: Tables, start_ms: int, end_ms: int) -> dict[int, float]:
+    """minute start (epoch ms) -> revenue of the purchases in that minute (product_metrics), for the
+    minutes starting in [start_ms, end_ms)."""
+    rows = pinot.rows(
+        f"SELECT window_start, SUM(revenue) AS revenue FROM {identifier(t.product_metrics)}"
+        f" WHERE window_start >= :start AND window_start < :end GROUP BY window_start LIMIT {MAX_GROUPS}",
+        {"start": start_ms, "end": end_ms},
+    )
+    return {int(r["window_start"]): float(r["revenue"]) for r in rows}
 
 
 def active_users_table(t: Tables, minute_buckets: bool, filters: Filters) -> str:
@@ -709,8 +746,6 @@ def landing_pages(
 
 
 LOCATION_SORTS = choices(LocationSort)
-MAX_GROUPS = 100_000
-"""Pinot's default numGroupsLimit: a GROUP BY keeps at most this many groups per server."""
 
 
 def locations(

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from bisect import bisect_right
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from fastapi import APIRouter
 
+from api import buckets
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -12,10 +15,13 @@ from api.params import CompareDep, FiltersDep, MinuteRangeDep, RangeDep
 from api.schemas import (
     ActiveUsersPoint,
     ActiveUsersSeries,
+    DayToDatePoint,
+    DayToDateSeries,
     SlidingActiveUsersPoint,
     SlidingActiveUsersSeries,
 )
 from api.timerange import Granularity, TimeRange
+from core.business_day import business_day
 from core.metrics import ActiveUsersSliding
 from query import analytics
 from query.analytics import Filters
@@ -71,3 +77,61 @@ def active_users_sliding(ctx: ContextDep, r: MinuteRangeDep) -> SlidingActiveUse
     newest_end = r.end - ActiveUsersSliding.slide + ActiveUsersSliding.size
     final = info.as_of is not None and newest_end <= info.as_of
     return SlidingActiveUsersSeries(meta=info.model_copy(update={"newest_bucket_final": final}), data=data)
+
+
+LONGEST_DAY = timedelta(hours=26)
+"""More than any calendar day lasts (25 hours at a daylight-saving change; Samoa's 2011 jump was a skip)."""
+
+
+class _RunningTotal:
+    """Prefix sums of per-minute values within one business day: the total to the end of a minute."""
+
+    def __init__(self, per_minute: dict[int, Any]) -> None:
+        self.minutes = sorted(per_minute)
+        self.sums = list(accumulate(per_minute[m] for m in self.minutes))
+
+    def through(self, minute: int) -> Any:
+        i = bisect_right(self.minutes, minute)
+        return self.sums[i - 1] if i else 0
+
+
+def day_to_date(ctx: Context, r: TimeRange) -> list[DayToDatePoint]:
+    edges = r.edges()
+    if len(edges) < 2:
+        return []
+    zone = ctx.settings.business_time_zone
+    day_of = {m: business_day(m, zone) for m in edges[:-1]}
+    days = sorted(set(day_of.values()))
+    first_seen = analytics.first_seen_per_minute(ctx.pinot, ctx.tables, days, edges[-1])
+    since = edges[0] - int(LONGEST_DAY.total_seconds() * 1000)  # the first day's start, or earlier
+    revenue: dict[str, dict[int, float]] = {day: {} for day in days}
+    for minute, amount in analytics.revenue_per_minute(ctx.pinot, ctx.tables, since, edges[-1]).items():
+        day = business_day(minute, zone)
+        if day in revenue:
+            revenue[day][minute] = amount
+    users = {day: _RunningTotal(first_seen.get(day, {})) for day in days}
+    sales = {day: _RunningTotal(revenue[day]) for day in days}
+    return [
+        DayToDatePoint(
+            bucket=buckets.to_datetime(m).astimezone(r.tz),
+            business_day=day_of[m],
+            users=users[day_of[m]].through(m),
+            new_users=first_seen.get(day_of[m], {}).get(m, 0),
+            revenue=float(sales[day_of[m]].through(m)),
+        )
+        for m in edges[:-1]
+    ]
+
+
+@router.get("/day-to-date", responses=METRIC_RESPONSES)
+def day_to_date_totals(ctx: ContextDep, r: MinuteRangeDep) -> DayToDateSeries:
+    """Running distinct users and revenue since the start of the business day, at the end of each minute.
+
+    Days are those of the business time zone (`business_time_zone`, from settings), whatever `tz` says;
+    the totals restart at each of its midnights. A late event updates every minute after it."""
+    timer = Timer()
+    data = day_to_date(ctx, r)
+    source = f"{ctx.tables.user_days}, {ctx.tables.product_metrics}"
+    return DayToDateSeries(
+        meta=meta(r, timer, source, ctx), business_time_zone=ctx.settings.business_time_zone, data=data
+    )

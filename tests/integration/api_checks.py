@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.deps import Context
 from api.routers.live import snapshot
+from core.business_day import business_day
 from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
 from query.analytics import Filters
 from tests.support.oracle import Expected
@@ -70,6 +71,7 @@ def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     _active_users_sliding(client, want, span)
     _referrers(client, want, span)
     _landing_pages(client, want, span)
+    _day_to_date(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -164,6 +166,37 @@ def _landing_pages(client: httpx.Client, want: Expected, span: dict[str, str]) -
             assert _close(point["bounce_rate"], t["bounces"] / t["sessions"])
         second = _get(client, "/metrics/landing-pages", **span, sort=sort, limit=2, offset=2)
         assert [p["landing_page"] for p in second["data"]] == ranked[2:4]
+
+
+def _day_to_date(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/day-to-date", **span)
+    zone = body["business_time_zone"]  # test_pipeline.py chose it; the days are checked with it below
+    assert "user_days" in body["meta"]["source"]
+    assert "product_metrics" in body["meta"]["source"]
+    points = body["data"]
+    assert len(points) == (_ms(span["to"]) - _ms(span["from"])) // MINUTE  # gap-filled
+    events = [(_time(e), business_day(_time(e), zone), e) for e in want.accepted]
+    first: dict[tuple[str, str], int] = {}
+    for t, day, e in events:
+        first[(day, e.user_id)] = min(t, first.get((day, e.user_id), t))
+    for point in points:
+        start = _ms(point["bucket"])
+        day = business_day(start, zone)
+        assert point["business_day"] == day
+        so_far = [e for t, d, e in events if d == day and t < start + MINUTE]
+        assert point["users"] == len({e.user_id for e in so_far}), point
+        assert point["new_users"] == sum(
+            start <= t < start + MINUTE for (d, _), t in first.items() if d == day
+        ), point
+        revenue = sum(e.total_amount for e in so_far if isinstance(e, Purchase))
+        assert _close(point["revenue"], revenue), (point, revenue)
+    # the range holds the start of a business day (test_pipeline.py picks the zone), where totals restart
+    days = [p["business_day"] for p in points]
+    assert len(set(days)) == 2, set(days)
+    restart = next(p for p in points if p["business_day"] == days[-1])
+    assert restart["users"] == restart["new_users"] >= 1
+    before = points[points.index(restart) - 1]
+    assert before["users"] >= 1
 
 
 def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

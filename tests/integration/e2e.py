@@ -15,7 +15,8 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
-from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow
+from core.events import to_epoch_millis
+from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow, UserDay
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
@@ -157,6 +158,29 @@ def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
     ]
 
 
+def midnight_visits(midnight: datetime) -> list[Outgoing]:
+    """A new user's page views a second before, at, and a second after `midnight` (a business day's
+    start), in one session: the running day totals must count the user on both days, once each."""
+    at = to_epoch_millis(midnight)
+    template: dict[str, object] = {
+        "event_timestamp": at,
+        "user_id": f"u-midnight-{at}",
+        "session_id": f"s-midnight-{at}",
+        "device_type": "desktop",
+        "os": "Linux",
+        "browser": "Firefox",
+        "location": "Reykjavik",
+    }
+    return [
+        Outgoing(f"s-midnight-{at}".encode(), _page_view(template, **fields), Fault.NONE)
+        for fields in (
+            {"event_id": f"e-midnight-{at}-before", "event_timestamp": at - 1000, "page_url": "/late-night"},
+            {"event_id": f"e-midnight-{at}-at", "page_url": "/midnight"},
+            {"event_id": f"e-midnight-{at}-after", "event_timestamp": at + 1000, "page_url": "/early"},
+        )
+    ]
+
+
 def send_all(
     settings: Settings, topic: str, outgoing: list[Outgoing], rate: float, refused_ok: bool = False
 ) -> int:
@@ -286,6 +310,7 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
             pinot, ActiveUsersSliding, tables["active_users_sliding"], want.active_users_sliding
         )
         _table_equals_oracle(pinot, ReferrerWindow, tables["referrer_traffic"], want.referrer_traffic)
+        _table_equals_oracle(pinot, UserDay, tables["user_days"], want.user_days)
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from tests.integration.e2e import (
     assert_pinot_serves,
     assert_topics_exactly_once,
     injected_late,
+    midnight_visits,
     raw_records,
     running_pipeline,
     send_all,
@@ -35,10 +36,29 @@ from tests.support.oracle import expected
 pytestmark = pytest.mark.integration
 
 
+def business_zone_with_midnight_at(hour: datetime) -> str:
+    """A fixed-offset zone whose midnight is the whole UTC hour `hour` (Etc/GMT-N is UTC+N: POSIX signs)."""
+    offset = -hour.hour % 24
+    if offset > 14:  # zones go from UTC-12 to UTC+14
+        offset -= 24
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def test_served_numbers_equal_an_independent_computation(settings: Settings) -> None:
+    now = datetime.now(UTC)
+    # A business day starts during the traffic: at the last whole hour at least 200 s ago, in a zone
+    # chosen so that it is midnight there; events up to 2 hours late are accepted, so it always fits.
+    midnight = (now - timedelta(seconds=200)).replace(minute=0, second=0, microsecond=0)
+    settings = settings.model_copy(
+        update={
+            "business_time_zone": business_zone_with_midnight_at(midnight),
+            "max_lateness_s": 7200,
+            "metrics_ttl_s": 10800,
+        }
+    )
     with running_pipeline(settings, "e2e") as pipeline:
-        start = datetime.now(UTC) - timedelta(seconds=150)  # event time behind the record timestamps
-        sent = traffic(start, count=6000)
+        start = now - timedelta(seconds=150)  # event time behind the record timestamps
+        sent = [*traffic(start, count=6000), *midnight_visits(midnight)]
         send_all(settings, pipeline.topics.raw_events, sent, rate=1500)
         want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
         assert len(want.dead_letters) >= len(CRAFTED_REJECTS) + 5  # crafted + generator's malformed

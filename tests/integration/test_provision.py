@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from api.schemas import (
     ActiveUsersSeries,
+    DayToDateSeries,
     DeadLetterPage,
     Funnel,
     LandingPageRanking,
@@ -140,6 +141,7 @@ SHAPES: dict[str, type[BaseModel]] = {
     "/metrics/active-users/sliding": SlidingActiveUsersSeries,
     "/metrics/referrers": ReferrerRanking,
     "/metrics/landing-pages": LandingPageRanking,
+    "/metrics/day-to-date": DayToDateSeries,
     "/metrics/products": ProductRanking,
     "/metrics/products/": ProductSeries,
     "/metrics/sessions": SessionPage,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from core.business_day import business_day
 from core.contract import check, event_from
 from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
 from core.metrics import (
@@ -20,6 +21,7 @@ from core.metrics import (
     ProductMinute,
     ReferrerWindow,
     SessionSummary,
+    UserDay,
 )
 from core.referrers import referrer_host
 from core.settings import Settings
@@ -47,6 +49,7 @@ class Expected:
     referrer_traffic: list[ReferrerWindow] = field(default_factory=list)
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
+    user_days: list[UserDay] = field(default_factory=list)
 
 
 def expected(records: list[RawRecord], settings: Settings) -> Expected:
@@ -82,6 +85,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
     out.referrer_traffic = _referrer_traffic(out.accepted)
     out.product_metrics = _products(out.accepted)
     out.sessions = _sessions(out.accepted)
+    out.user_days = _user_days(out.accepted, settings.business_time_zone)
     return out
 
 
@@ -151,6 +155,18 @@ def _referrer_traffic(events: list[BaseEvent]) -> list[ReferrerWindow]:
             }
         )
         for (start, host), group in sorted(groups.items())
+    ]
+
+
+def _user_days(events: list[BaseEvent], zone: str) -> list[UserDay]:
+    """Per business day (core.business_day, the rule) and user: the earliest event time and the events."""
+    times: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for e in events:
+        ms = to_epoch_millis(e.event_timestamp)
+        times[(business_day(ms, zone), e.user_id)].append(ms)
+    return [
+        UserDay.model_validate({"business_day": day, "user_id": user, "first_seen": min(t), "events": len(t)})
+        for (day, user), t in sorted(times.items())
     ]
 
 

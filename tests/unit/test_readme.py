@@ -38,6 +38,7 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/active-users/sliding",
         "/metrics/referrers",
         "/metrics/landing-pages",
+        "/metrics/day-to-date",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

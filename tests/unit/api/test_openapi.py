@@ -37,6 +37,7 @@ METRIC_ROUTES = [
     "/metrics/customers/locations",
     "/metrics/referrers",
     "/metrics/landing-pages",
+    "/metrics/day-to-date",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

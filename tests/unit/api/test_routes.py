@@ -551,6 +551,51 @@ def test_sliding_window_ends_are_five_minutes_of_time_across_a_clock_change(clie
     assert ends["2026-11-01T01:00:00-05:00"] == "2026-11-01T01:05:00-05:00"
 
 
+def test_day_to_date_totals_run_from_each_business_midnight(
+    fake: FakePinot, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Asia/Kolkata (UTC+05:30): 2026-11-30 starts at 2026-11-29T18:30Z.
+    settings = Settings(
+        port_offset=31000, run_dir=tmp_path_factory.mktemp("run"), business_time_zone="Asia/Kolkata"
+    )
+    app = create_app(settings)
+    app.dependency_overrides[get_pinot] = lambda: fake
+
+    def at(hh_mm: str, day: int = 29) -> int:
+        return to_ms(datetime.fromisoformat(f"2026-11-{day}T{hh_mm}:00+00:00"))
+
+    app.dependency_overrides[get_now] = lambda: datetime(2026, 11, 29, 19, tzinfo=UTC)
+    first_seen = [("2026-11-29", "18:00", 3), ("2026-11-29", "18:28", 2), ("2026-11-30", "18:30", 1)]
+    first_seen.append(("2026-11-30", "18:31", 4))
+    sales = [(at("17:00"), 10.0), (at("18:29"), 5.0), (at("18:31"), 2.5), (at("18:29", day=28), 100.0)]
+    fake.answer = lambda sql: (
+        [{"business_day": d, "minute": float(at(m)), "users": float(n)} for d, m, n in first_seen]
+        if "FROM user_days" in sql
+        else [{"window_start": t, "revenue": r} for t, r in sales]
+        if "FROM product_metrics" in sql
+        else []
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body = ok(
+            client, "/metrics/day-to-date", **{"from": "2026-11-29T18:27:00Z"}, to="2026-11-29T18:33:00Z"
+        )
+    assert body["business_time_zone"] == "Asia/Kolkata"
+    got = [(p["business_day"], p["users"], p["new_users"], p["revenue"]) for p in body["data"]]
+    assert got == [
+        ("2026-11-29", 3, 0, 10.0),  # 18:27Z: the users first seen at 18:00, the revenue of 17:00
+        ("2026-11-29", 5, 2, 10.0),
+        ("2026-11-29", 5, 0, 15.0),
+        ("2026-11-30", 1, 1, 0.0),  # 18:30Z is midnight in Kolkata: the totals restart
+        ("2026-11-30", 5, 4, 2.5),
+        ("2026-11-30", 5, 0, 2.5),
+    ]
+    (users_sql,) = fake.queries("FROM user_days")
+    assert "business_day IN ('2026-11-29', '2026-11-30')" in users_sql
+    assert f"first_seen < {at('18:33')}" in users_sql
+    (sales_sql,) = fake.queries("FROM product_metrics")
+    assert f"window_start >= {at('18:27') - 26 * 3_600_000}" in sales_sql
+
+
 # Traffic sources ----------------------------------------------------------------------------------
 
 
