@@ -37,6 +37,7 @@ from api.routers import (
     revenue,
     sessions,
     summary,
+    visits,
 )
 from core.settings import Settings, get_settings
 from query.analytics import Tables
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
     app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
     metric_modules = (
         *(summary, live, active_users, event_types, revenue, products, categories, funnel),
-        *(customers, page_views, referrers, landing_pages, data_quality, dimensions),
+        *(customers, page_views, referrers, landing_pages, visits, data_quality, dimensions),
     )
     for router, scope in (
         (health.router, None),

@@ -100,6 +100,22 @@ class SlidingActiveUsersSeries(Series[SlidingActiveUsersPoint]):
     pass
 
 
+class VisitsPoint(BaseModel):
+    bucket: Instant = Field(description="start of the bucket, local time of `tz`")
+    visits: int = Field(description="visits that started in the bucket (core.metrics.Visit)")
+    bounces: int = Field(description="those visits with exactly one page view")
+    bounce_rate: float | None = Field(description="bounces / visits; null without visits")
+    avg_duration_s: float | None = Field(
+        description="mean seconds from a visit's first to its last event (0 for one event); null without "
+        "visits"
+    )
+    pages_per_visit: float | None = Field(description="page views / visits; null without visits")
+
+
+class VisitsSeries(Series[VisitsPoint]):
+    pass
+
+
 class DayToDatePoint(BaseModel):
     bucket: Instant = Field(description="start of the minute, local time of `tz`")
     business_day: str = Field(description=_doc(UserDay, "business_day"))

@@ -26,6 +26,7 @@ from core.metrics import (
     ReferrerWindow,
     SessionSummary,
     UserDay,
+    Visit,
 )
 
 JOB_NAME: Final = "ecommerce-pipeline"
@@ -170,9 +171,19 @@ USER_DAYS = metric_dataset(
     inverted_index=("business_day",),
 )
 
+VISITS = metric_dataset(
+    "visits",
+    topics.VISITS,
+    Visit,
+    "visit_start",
+    Mode.UPSERT,
+    inverted_index=("user_id",),
+    version_column="version",
+)
+
 DATASETS: tuple[Dataset, ...] = (
     *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
-    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC, USER_DAYS),
+    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC, USER_DAYS, VISITS),
 )
 """The registry, in the job's order of INSERTs (flink_jobs/pipeline.py). A new dataset changes the job
 graph, and Flink cannot resume the new graph from the old one's checkpoint: docs/adding-a-metric.md."""

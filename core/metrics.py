@@ -80,6 +80,25 @@ class UserDay(MetricRow):
     events: Count = Field(description="the user's events that day; grows with every update of the row")
 
 
+class Visit(MetricRow):
+    """A user's visit: their events split by 30 minutes of inactivity (a session window), by event time."""
+
+    primary_key = ("user_id", "visit_start")
+    gap: ClassVar[timedelta] = timedelta(minutes=30)
+    """Events less than this apart are one visit; a visit ends at its last event (Flink's SESSION window)."""
+
+    user_id: Id
+    visit_start: EpochMillis = Field(description="the event time of the visit's first event")
+    visit_end: EpochMillis = Field(description="the event time of the visit's last event")
+    events: Count
+    page_views: Count
+    superseded: bool = Field(
+        description="true once a late event merged this visit into another or moved its start: the row "
+        "is kept (Pinot cannot delete an upserted row) and every query leaves it out"
+    )
+    version: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
+
+
 class ProductMinute(MetricRow):
     """One product's activity in one 1-minute event-time window."""
 

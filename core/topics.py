@@ -16,5 +16,6 @@ SESSION_METRICS: Final = "ecommerce.metrics.sessions"
 ACTIVE_USERS_SLIDING: Final = "ecommerce.metrics.active_users_sliding"
 REFERRER_TRAFFIC: Final = "ecommerce.metrics.referrers"
 USER_DAYS: Final = "ecommerce.metrics.user_days"
+VISITS: Final = "ecommerce.metrics.visits"
 
 PARTITIONS: Final = 3

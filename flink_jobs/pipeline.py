@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core import datasets, referrers, topics
 from core.datasets import JOB_NAME, Dataset, Mode
+from core.metrics import Visit
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
 from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
@@ -28,6 +29,7 @@ FUNCTIONS = (
     "function_parse_event",
     "function_distinct_count",
     "function_business_day",
+    "function_visits",
 )
 VIEWS = (
     "generated/view_parsed_events",
@@ -37,6 +39,7 @@ VIEWS = (
     "view_minute_events",
     "view_sliding_events",
     "view_referred_page_views",
+    "view_visit_events",
 )
 
 
@@ -67,6 +70,7 @@ class Topics:
     active_users_sliding: str = topics.ACTIVE_USERS_SLIDING
     referrer_traffic: str = topics.REFERRER_TRAFFIC
     user_days: str = topics.USER_DAYS
+    visits: str = topics.VISITS
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
@@ -114,6 +118,11 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "business_time_zone": sql_string(settings.business_time_zone),
         # a key's state must outlive its day: its last event arrives at most max_lateness after the day
         "business_day_ttl": f"{86_400 + settings.max_lateness_s}s",
+        "visit_gap_ms": str(int(Visit.gap.total_seconds() * 1000)),
+        # no accepted event can be older than this behind the newest one of its user (plus a gap)
+        "visit_horizon_ms": str(
+            (settings.max_lateness_s + settings.max_future_s) * 1000 + int(Visit.gap.total_seconds() * 1000)
+        ),
     }
 
 

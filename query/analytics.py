@@ -45,6 +45,7 @@ from core.datasets import (
     REFERRER_TRAFFIC,
     SESSION_METRICS,
     USER_DAYS,
+    VISITS,
 )
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
@@ -85,6 +86,7 @@ class Tables:
     active_users_sliding: str = ACTIVE_USERS_SLIDING.name
     referrer_traffic: str = REFERRER_TRAFFIC.name
     user_days: str = USER_DAYS.name
+    visits: str = VISITS.name
 
     @classmethod
     def named(cls, overrides: Mapping[str, str]) -> Tables:
@@ -211,6 +213,20 @@ def revenue_per_minute(pinot: Queryable, t: Tables, start_ms: int, end_ms: int) 
         {"start": start_ms, "end": end_ms},
     )
     return {int(r["window_start"]): float(r["revenue"]) for r in rows}
+
+
+def visits(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """bucket start -> visits starting in the bucket, their bounces (one page view), total duration (ms)
+    and page views; superseded visit rows (merged by a late event) left out."""
+    rows = pinot.rows(
+        f"SELECT {bucket_sql('visit_start', edges)} AS bucket, COUNT(*) AS visits,"
+        f" {_count_if('page_views = 1')} AS bounces, SUM(visit_end - visit_start) AS duration_ms,"
+        f" SUM(page_views) AS page_views FROM {identifier(t.visits)}"
+        " WHERE superseded = false AND visit_start >= :start AND visit_start < :end"
+        " GROUP BY bucket LIMIT 100000",
+        _span(edges),
+    )
+    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
 
 
 def active_users_table(t: Tables, minute_buckets: bool, filters: Filters) -> str:

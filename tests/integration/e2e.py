@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from core.datasets import DATASETS
 from core.events import to_epoch_millis
-from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow, UserDay
+from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow, UserDay, Visit
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
@@ -181,6 +181,48 @@ def midnight_visits(midnight: datetime) -> list[Outgoing]:
     ]
 
 
+def visit_edges(now: datetime) -> list[Outgoing]:
+    """One user's events sent in an order that makes a session window merge and grow backwards, with
+    minutes before `now`: visits at -105 and -55 (50 apart); -80 joins them (25 from each); -112 moves
+    the start 7 minutes earlier; -25 is exactly the gap after -55, so a visit of its own (a bounce).
+    Served: two live visits ([-112, -55] with 4 events, 3 page views; [-25]) and two superseded rows."""
+    at = to_epoch_millis(now)
+    user, session = f"u-visits-{at}", f"s-visits-{at}"
+    template: dict[str, object] = {
+        "event_timestamp": at,
+        "user_id": user,
+        "session_id": session,
+        "device_type": "mobile",
+        "os": "Android",
+        "browser": "Chrome",
+        "location": "Lagos",
+    }
+    minutes = [(-105, "page_view"), (-55, "page_view"), (-80, "page_view"), (-112, "product_view")]
+    minutes.append((-25, "page_view"))
+    out = []
+    for i, (minute, kind) in enumerate(minutes):
+        fields: dict[str, object] = {
+            "event_id": f"e-visits-{at}-{i}",
+            "event_timestamp": at + minute * 60_000,
+        }
+        if kind == "page_view":
+            value = _page_view(template, page_url=f"/visit/{i}", **fields)
+        else:
+            value = orjson.dumps(
+                {
+                    **template,
+                    **fields,
+                    "event_type": "product_view",
+                    "product_id": "p-visits",
+                    "product_name": "Visit probe",
+                    "product_category": "probes",
+                    "price": 1.0,
+                }
+            )
+        out.append(Outgoing(session.encode(), value, Fault.NONE))
+    return out
+
+
 def send_all(
     settings: Settings, topic: str, outgoing: list[Outgoing], rate: float, refused_ok: bool = False
 ) -> int:
@@ -260,13 +302,14 @@ def same_rows(got: list[BaseModel], want: list[BaseModel]) -> bool:
 
 
 def _table_equals_oracle(
-    pinot: q.Pinot, model: type[MetricRow], table: str, want: Sequence[MetricRow]
+    pinot: q.Pinot, model: type[MetricRow], table: str, want: Sequence[MetricRow], where: str = ""
 ) -> None:
-    """Every row of `table` equals the oracle's rows, neither more nor fewer (polled: Pinot catches up)."""
+    """Every row of `table` (`where` it holds) equals the oracle's rows, neither more nor fewer (polled:
+    Pinot catches up)."""
     key = ", ".join(model.primary_key)
     try:
         got = poll_until(
-            lambda: pinot.typed(model, table, f"ORDER BY {key} LIMIT 100000"),
+            lambda: pinot.typed(model, table, f"{where} ORDER BY {key} LIMIT 100000"),
             lambda got: same_rows(got, want),  # type: ignore[arg-type]
             timeout_s=120,
             what=f"{table} equal to the oracle",
@@ -311,6 +354,13 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
         )
         _table_equals_oracle(pinot, ReferrerWindow, tables["referrer_traffic"], want.referrer_traffic)
         _table_equals_oracle(pinot, UserDay, tables["user_days"], want.user_days)
+        _table_equals_oracle(pinot, Visit, tables["visits"], want.visits, where="WHERE superseded = false")
+        superseded = pinot.typed(Visit, tables["visits"], "WHERE superseded = true LIMIT 100000")
+        assert {(r.user_id, r.visit_start) for r in superseded}.isdisjoint(
+            (r.user_id, r.visit_start) for r in want.visits
+        )
+        crafted = [r for r in superseded if r.user_id.startswith("u-visits-")]
+        assert len(crafted) == 2, crafted  # the visit a late event joined, the one it moved the start of
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]

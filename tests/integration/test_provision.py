@@ -30,6 +30,7 @@ from api.schemas import (
     SessionPage,
     SlidingActiveUsersSeries,
     Summary,
+    VisitsSeries,
 )
 from core import topics
 from core.datasets import DATASETS, JOB_NAME
@@ -142,6 +143,7 @@ SHAPES: dict[str, type[BaseModel]] = {
     "/metrics/referrers": ReferrerRanking,
     "/metrics/landing-pages": LandingPageRanking,
     "/metrics/day-to-date": DayToDateSeries,
+    "/metrics/visits": VisitsSeries,
     "/metrics/products": ProductRanking,
     "/metrics/products/": ProductSeries,
     "/metrics/sessions": SessionPage,

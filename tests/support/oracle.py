@@ -22,6 +22,7 @@ from core.metrics import (
     ReferrerWindow,
     SessionSummary,
     UserDay,
+    Visit,
 )
 from core.referrers import referrer_host
 from core.settings import Settings
@@ -50,6 +51,8 @@ class Expected:
     product_metrics: list[ProductMinute] = field(default_factory=list)
     sessions: list[SessionSummary] = field(default_factory=list)
     user_days: list[UserDay] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    """the live visits (superseded: false)"""
 
 
 def expected(records: list[RawRecord], settings: Settings) -> Expected:
@@ -86,6 +89,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
     out.product_metrics = _products(out.accepted)
     out.sessions = _sessions(out.accepted)
     out.user_days = _user_days(out.accepted, settings.business_time_zone)
+    out.visits = _visits(out.accepted)
     return out
 
 
@@ -168,6 +172,37 @@ def _user_days(events: list[BaseEvent], zone: str) -> list[UserDay]:
         UserDay.model_validate({"business_day": day, "user_id": user, "first_seen": min(t), "events": len(t)})
         for (day, user), t in sorted(times.items())
     ]
+
+
+def _visits(events: list[BaseEvent]) -> list[Visit]:
+    """Each user's events in event-time order, a new visit wherever two are at least Visit.gap apart."""
+    gap = int(Visit.gap.total_seconds() * 1000)
+    by_user: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    for e in events:
+        by_user[e.user_id].append((to_epoch_millis(e.event_timestamp), isinstance(e, PageView)))
+    rows: list[Visit] = []
+    for user, seen in sorted(by_user.items()):
+        visits: list[list[tuple[int, bool]]] = []
+        for t, page_view in sorted(seen):
+            if visits and t - visits[-1][-1][0] < gap:
+                visits[-1].append((t, page_view))
+            else:
+                visits.append([(t, page_view)])
+        rows.extend(
+            Visit.model_validate(
+                {
+                    "user_id": user,
+                    "visit_start": v[0][0],
+                    "visit_end": v[-1][0],
+                    "events": len(v),
+                    "page_views": sum(pv for _, pv in v),
+                    "superseded": False,
+                    "version": len(v),
+                }
+            )
+            for v in visits
+        )
+    return rows
 
 
 def _products(events: list[BaseEvent]) -> list[ProductMinute]:

@@ -39,6 +39,7 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/referrers",
         "/metrics/landing-pages",
         "/metrics/day-to-date",
+        "/metrics/visits",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

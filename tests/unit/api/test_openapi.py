@@ -38,6 +38,7 @@ METRIC_ROUTES = [
     "/metrics/referrers",
     "/metrics/landing-pages",
     "/metrics/day-to-date",
+    "/metrics/visits",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

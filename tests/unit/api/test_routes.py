@@ -596,6 +596,42 @@ def test_day_to_date_totals_run_from_each_business_midnight(
     assert f"window_start >= {at('18:27') - 26 * 3_600_000}" in sales_sql
 
 
+def test_visits_per_bucket_leave_superseded_rows_out(client: TestClient, fake: FakePinot) -> None:
+    ten = to_ms(datetime(2026, 11, 29, 10, tzinfo=UTC))
+    fake.answer = lambda sql: (
+        [{"bucket": float(ten), "visits": 4.0, "bounces": 1.0, "duration_ms": 360_000.0, "page_views": 10.0}]
+        if "FROM visits" in sql
+        else []
+    )
+    body = ok(
+        client,
+        "/metrics/visits",
+        **{"from": "2026-11-29T10:00:00Z"},
+        to="2026-11-29T12:00:00Z",
+        granularity="hour",
+    )
+    assert body["data"] == [
+        {
+            "bucket": "2026-11-29T10:00:00Z",
+            "visits": 4,
+            "bounces": 1,
+            "bounce_rate": 0.25,
+            "avg_duration_s": 90.0,
+            "pages_per_visit": 2.5,
+        },
+        {
+            "bucket": "2026-11-29T11:00:00Z",
+            "visits": 0,
+            "bounces": 0,
+            "bounce_rate": None,
+            "avg_duration_s": None,
+            "pages_per_visit": None,
+        },
+    ]
+    (sql,) = fake.queries("FROM visits")
+    assert "WHERE superseded = false AND visit_start >= " in sql
+
+
 # Traffic sources ----------------------------------------------------------------------------------
 
 
@@ -683,6 +719,7 @@ def test_landing_pages_rank_the_sessions_that_began_in_the_range(client: TestCli
         ("/metrics/categories", {"location": "Paris"}, "events"),
         ("/metrics/referrers", {}, "referrer_traffic"),
         ("/metrics/landing-pages", {}, "session_metrics"),
+        ("/metrics/visits", {}, "visits"),
     ],
 )
 def test_meta_source_names_the_table_the_numbers_came_from(
