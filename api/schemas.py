@@ -116,6 +116,31 @@ class VisitsSeries(Series[VisitsPoint]):
     pass
 
 
+class RetentionPoint(BaseModel):
+    period: int = Field(description="periods after the cohort's own (0: the cohort's period)")
+    active: int = Field(description="the cohort's users with an event in that period")
+    share: float = Field(description="active / the cohort's users, 0 to 1")
+
+
+class Cohort(BaseModel):
+    cohort: str = Field(
+        description="the period of the users' first event: a business day, or the Monday of its week"
+    )
+    users: int = Field(description="users whose first event is in that period")
+    retention: list[RetentionPoint] = Field(description="period 0, 1, ... up to the range's last period")
+
+
+class Retention(BaseModel):
+    meta: Meta
+    period: str
+    business_time_zone: str = Field(description="the zone whose days the periods are made of (settings)")
+    complete: bool = Field(
+        description="false when the users or their active days exceeded what one Pinot query reads "
+        "(100,000): the shares are then approximate"
+    )
+    cohorts: list[Cohort]
+
+
 class DayToDatePoint(BaseModel):
     bucket: Instant = Field(description="start of the minute, local time of `tz`")
     business_day: str = Field(description=_doc(UserDay, "business_day"))

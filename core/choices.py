@@ -21,6 +21,8 @@ ReferrerSort = Literal["page_views", "sessions"]
 """Sums over a referrer host's 5-minute windows a referrer ranking can sort by."""
 LandingPageSort = Literal["sessions", "bounces"]
 """Counts over the sessions that landed on a page a landing-page ranking can sort by."""
+RetentionPeriod = Literal["day", "week"]
+"""The period of a retention cohort: a business day, or a week of them starting on Monday (ISO 8601)."""
 FunnelBreakdown = Literal["device_type", "product_category"]
 """Event columns a funnel can be split by (one segment per value)."""
 

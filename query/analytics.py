@@ -229,6 +229,34 @@ def visits(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[
     return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
 
 
+MAX_ROWS = 100_000
+"""The most rows one selection here reads; an answer that would need more says it is incomplete."""
+
+
+def first_seen_per_user(pinot: Queryable, t: Tables, end_ms: int) -> tuple[dict[str, int], bool]:
+    """user_id -> the event time (epoch ms) of the user's earliest event the user_days table holds
+    (its retention) before `end_ms`; and whether every user was counted (False beyond MAX_GROUPS)."""
+    rows = pinot.rows(
+        f"SELECT user_id, MIN(first_seen) AS first_seen FROM {identifier(t.user_days)}"
+        f" WHERE first_seen < :end GROUP BY user_id LIMIT {MAX_GROUPS}",
+        {"end": end_ms},
+    )
+    return {str(r["user_id"]): int(r["first_seen"]) for r in rows}, len(rows) < MAX_GROUPS
+
+
+def active_days(
+    pinot: Queryable, t: Tables, first_day: str, last_day: str
+) -> tuple[list[tuple[str, str]], bool]:
+    """(user_id, business day) for each day in [first_day, last_day] (ISO dates) a user had an event;
+    and whether all were read (False beyond MAX_ROWS)."""
+    rows = pinot.rows(
+        f"SELECT user_id, business_day FROM {identifier(t.user_days)}"
+        " WHERE business_day >= :first AND business_day <= :last LIMIT :n",
+        {"first": first_day, "last": last_day, "n": MAX_ROWS},
+    )
+    return [(str(r["user_id"]), str(r["business_day"])) for r in rows], len(rows) < MAX_ROWS
+
+
 def active_users_table(t: Tables, minute_buckets: bool, filters: Filters) -> str:
     """The table active_users() reads: the per-minute rows for minute buckets without filters, else the
     events. What a route reports as `meta.source`."""

@@ -73,6 +73,7 @@ def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     _landing_pages(client, want, span)
     _day_to_date(client, want, span)
     _visits(client, want, span)
+    _retention(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -191,6 +192,32 @@ def _visits(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
             assert _close(point["bounce_rate"], point["bounces"] / len(group)), point
     assert any(v.events > 1 for v in want.visits)
     assert any(v.page_views == 1 for v in want.visits)
+
+
+def _retention(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    body = _get(client, "/metrics/retention", **span, period="day")
+    zone = body["business_time_zone"]
+    assert body["complete"] is True
+    days: dict[str, set[str]] = defaultdict(set)  # user -> business days with an event
+    for e in want.accepted:
+        days[e.user_id].add(business_day(_time(e), zone))
+    periods = sorted({d for user_days in days.values() for d in user_days})
+    cohorts: dict[str, list[str]] = defaultdict(list)
+    for user, active in days.items():
+        cohorts[min(active)].append(user)
+    expected = [
+        {
+            "cohort": cohort,
+            "users": len(users),
+            "retention": [
+                {"period": k, "active": n, "share": n / len(users)}
+                for k, later in enumerate(periods[periods.index(cohort) :])
+                for n in [sum(later in days[u] for u in users)]
+            ],
+        }
+        for cohort, users in sorted(cohorts.items())
+    ]
+    assert body["cohorts"] == expected
 
 
 def _day_to_date(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

@@ -40,6 +40,7 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/landing-pages",
         "/metrics/day-to-date",
         "/metrics/visits",
+        "/metrics/retention",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

@@ -39,6 +39,7 @@ METRIC_ROUTES = [
     "/metrics/landing-pages",
     "/metrics/day-to-date",
     "/metrics/visits",
+    "/metrics/retention",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

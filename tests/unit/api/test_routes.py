@@ -632,6 +632,48 @@ def test_visits_per_bucket_leave_superseded_rows_out(client: TestClient, fake: F
     assert "WHERE superseded = false AND visit_start >= " in sql
 
 
+def test_retention_groups_users_by_the_week_of_their_first_event(client: TestClient, fake: FakePinot) -> None:
+    def at(day: str) -> float:
+        return float(to_ms(datetime.fromisoformat(f"{day}T12:00:00+00:00")))
+
+    # Mondays: 2026-11-16 and 2026-11-23. u1 and u2 start in the first week, u3 in the second; u0 came
+    # before the range, so it is in no cohort.
+    firsts = {"u0": at("2026-11-10"), "u1": at("2026-11-17"), "u2": at("2026-11-20"), "u3": at("2026-11-24")}
+    active = [("u0", "2026-11-24"), ("u1", "2026-11-17"), ("u1", "2026-11-25"), ("u2", "2026-11-20")]
+    active.append(("u3", "2026-11-24"))
+    fake.answer = lambda sql: (
+        [{"user_id": u, "first_seen": t} for u, t in firsts.items()]
+        if "MIN(first_seen)" in sql
+        else [{"user_id": u, "business_day": d} for u, d in active]
+        if "FROM user_days" in sql
+        else []
+    )
+    body = ok(
+        client,
+        "/metrics/retention",
+        **{"from": "2026-11-17T00:00:00Z"},
+        to="2026-11-26T00:00:00Z",
+        period="week",
+    )
+    assert body["complete"] is True
+    assert body["cohorts"] == [
+        {
+            "cohort": "2026-11-16",
+            "users": 2,
+            "retention": [{"period": 0, "active": 2, "share": 1.0}, {"period": 1, "active": 1, "share": 0.5}],
+        },
+        {"cohort": "2026-11-23", "users": 1, "retention": [{"period": 0, "active": 1, "share": 1.0}]},
+    ]
+    (days_sql,) = [q for q in fake.queries("FROM user_days") if "business_day >=" in q]
+    assert "business_day >= '2026-11-16' AND business_day <= '2026-11-25'" in days_sql
+    r = client.get(
+        "/metrics/retention", params={"from": "2026-01-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
+    )
+    assert r.status_code == 422
+    assert "from" in r.text
+    assert client.get("/metrics/retention", params={"period": "month"}).status_code == 422
+
+
 # Traffic sources ----------------------------------------------------------------------------------
 
 
@@ -720,6 +762,7 @@ def test_landing_pages_rank_the_sessions_that_began_in_the_range(client: TestCli
         ("/metrics/referrers", {}, "referrer_traffic"),
         ("/metrics/landing-pages", {}, "session_metrics"),
         ("/metrics/visits", {}, "visits"),
+        ("/metrics/retention", {}, "user_days"),
     ],
 )
 def test_meta_source_names_the_table_the_numbers_came_from(

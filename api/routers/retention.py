@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.common import Timer, meta
+from api.deps import ContextDep
+from api.errors import METRIC_RESPONSES
+from api.params import SpanDep
+from api.schemas import Cohort, Retention, RetentionPoint
+from api.timerange import ParamError
+from core.business_day import business_day
+from core.choices import RetentionPeriod
+from query import analytics
+
+router = APIRouter(prefix="/metrics", tags=["customers"])
+MAX_DAYS = 92
+
+
+def period_start(day: date, period: RetentionPeriod) -> date:
+    """The first business day of the period holding `day` (weeks start on Monday, as ISO 8601's do)."""
+    return day if period == "day" else day - timedelta(days=day.weekday())
+
+
+@router.get("/retention", responses=METRIC_RESPONSES)
+def retention(
+    ctx: ContextDep,
+    r: SpanDep,
+    period: Annotated[
+        RetentionPeriod, Query(description="cohorts and their activity by business day or by week")
+    ] = "day",
+) -> Retention:
+    """Cohorts by the period of each user's first event, and the share of each active in every later period.
+
+    Periods are business days (`business_time_zone`) from the one holding `from` to the one holding the
+    end of the range, at most 92 days. A user's first event is the earliest the user_days table still
+    holds (its retention: 30 days)."""
+    timer = Timer()
+    zone = ctx.settings.business_time_zone
+    first_day = date.fromisoformat(business_day(r.start_ms, zone))
+    last_day = date.fromisoformat(business_day(r.end_ms - 1, zone))
+    if (last_day - first_day).days >= MAX_DAYS:
+        raise ParamError("from", f"a retention range spans at most {MAX_DAYS} business days")
+    step = timedelta(days=1 if period == "day" else 7)
+    periods = [period_start(first_day, period)]
+    while periods[-1] + step <= last_day:
+        periods.append(periods[-1] + step)
+    index = {p: i for i, p in enumerate(periods)}
+
+    firsts, all_users = analytics.first_seen_per_user(ctx.pinot, ctx.tables, r.end_ms)
+    cohort_of: dict[str, date] = {}
+    for user, first_seen in firsts.items():
+        day = date.fromisoformat(business_day(first_seen, zone))
+        if first_day <= day <= last_day:
+            cohort_of[user] = period_start(day, period)
+    seen, all_days = analytics.active_days(
+        ctx.pinot, ctx.tables, periods[0].isoformat(), last_day.isoformat()
+    )
+    active: dict[tuple[date, date], set[str]] = defaultdict(set)
+    for user, iso_day in seen:
+        if user in cohort_of:
+            active[(cohort_of[user], period_start(date.fromisoformat(iso_day), period))].add(user)
+    members: dict[date, int] = defaultdict(int)
+    for cohort in cohort_of.values():
+        members[cohort] += 1
+    cohorts = [
+        Cohort(
+            cohort=cohort.isoformat(),
+            users=members[cohort],
+            retention=[
+                RetentionPoint(
+                    period=k,
+                    active=len(active[(cohort, later)]),
+                    share=len(active[(cohort, later)]) / members[cohort],
+                )
+                for k, later in enumerate(periods[index[cohort] :])
+            ],
+        )
+        for cohort in periods
+        if members[cohort]
+    ]
+    return Retention(
+        meta=meta(r, timer, ctx.tables.user_days, ctx, series=False),
+        period=period,
+        business_time_zone=zone,
+        complete=all_users and all_days,
+        cohorts=cohorts,
+    )
