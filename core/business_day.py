@@ -1,6 +1,6 @@
 """The business day: the calendar date, in the business time zone (`RTA_BUSINESS_TIME_ZONE`), on which an
-instant falls. Running totals "since the start of the day" (the `daily_users` dataset and
-`GET /metrics/active-users/cumulative`) restart when it changes.
+instant falls. Running totals "since the start of the day" (the `user_days` dataset and
+`GET /metrics/day-to-date`) restart when it changes, and retention cohorts are made of these days.
 
 The job applies the same rule with java.time (`BUSINESS_DAY(millis, zone)`, flink_jobs/udf
 `rta.udf.BusinessDay`); the shared vectors in tests/vectors/business_day.jsonl hold both to it, around

@@ -116,10 +116,11 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
         "referrer_host": referrer_host_sql("referrer_url"),
         "business_time_zone": sql_string(settings.business_time_zone),
-        # a key's state must outlive its day: its last event arrives at most max_lateness after the day
-        "business_day_ttl": f"{86_400 + settings.max_lateness_s}s",
+        # a key's state must outlive its day: counted from its first update, the day's last event can
+        # arrive max_future before the day starts and max_lateness after it ends
+        "business_day_ttl": f"{86_400 + settings.max_lateness_s + settings.max_future_s}s",
         "visit_gap_ms": str(int(Visit.gap.total_seconds() * 1000)),
-        # no accepted event can be older than this behind the newest one of its user (plus a gap)
+        # live, no accepted event is older than this behind the watermark (docs/pipeline.md: visits)
         "visit_horizon_ms": str(
             (settings.max_lateness_s + settings.max_future_s) * 1000 + int(Visit.gap.total_seconds() * 1000)
         ),

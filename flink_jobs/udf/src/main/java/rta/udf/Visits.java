@@ -20,9 +20,10 @@ import org.apache.flink.types.Row;
  * (Pinot upsert) cannot delete a row. A superseded key never comes back: starts only move earlier and
  * visits only merge.
  *
- * <p>The output is append-only, and late events are counted, not dropped. A user's visits are kept until
- * the watermark is {@code horizon_ms} past the user's newest event, and visits ending more than
- * {@code horizon_ms} before it are forgotten: an event that old would have been dead-lettered.
+ * <p>The output is append-only, and late events are counted, not dropped. A visit is forgotten once the
+ * watermark is {@code horizon_ms} past its end, and a user's state once the watermark is that far past
+ * the user's newest event (an event-time timer). An event arriving later than that for one of its
+ * visits starts a visit of its own instead of joining it: docs/pipeline.md says when that can happen.
  */
 @DataTypeHint(
         "ROW<visit_start BIGINT NOT NULL, visit_end BIGINT NOT NULL, events BIGINT NOT NULL,"
@@ -48,8 +49,9 @@ public class Visits extends ProcessTableFunction<Row> {
             @ArgumentHint(name = "horizon_ms") Long horizonMs) {
         long t = input.<Long>getFieldAs("event_timestamp");
         long pageView = "page_view".equals(input.getFieldAs("event_type")) ? 1 : 0;
-        apply(open, t, pageView, gapMs, horizonMs, this::collect);
-        ctx.timeContext(Long.class).registerOnTime("expire", open.newest + horizonMs);
+        TimeContext<Long> time = ctx.timeContext(Long.class);
+        apply(open, t, pageView, gapMs, time.currentWatermark(), horizonMs, this::collect);
+        time.registerOnTime("expire", open.newest + horizonMs);
     }
 
     public void onTimer(OnTimerContext ctx, Open open) {
@@ -61,8 +63,12 @@ public class Visits extends ProcessTableFunction<Row> {
         void row(Row row);
     }
 
-    /** One event at {@code t}: merge the visits it touches, emit the changes, forget the old visits. */
-    static void apply(Open open, long t, long pageView, long gap, long horizon, Emit emit) {
+    /**
+     * One event at {@code t}: merge the visits it touches, emit the changes, and forget the visits that
+     * ended {@code horizon} before the watermark (null: none yet). Judged by the watermark, not by the
+     * user's newest event: one user's events come from several partitions, read at different paces.
+     */
+    static void apply(Open open, long t, long pageView, long gap, Long watermark, long horizon, Emit emit) {
         long start = t;
         long end = t;
         long events = 1;
@@ -92,7 +98,7 @@ public class Visits extends ProcessTableFunction<Row> {
         long[] counts = new long[n + 1];
         long[] views = new long[n + 1];
         for (int i = 0; i < n; i++) {
-            if (!merged[i] && open.ends[i] >= newest - horizon) {
+            if (!merged[i] && (watermark == null || open.ends[i] >= watermark - horizon)) {
                 starts[kept] = open.starts[i];
                 ends[kept] = open.ends[i];
                 counts[kept] = open.events[i];

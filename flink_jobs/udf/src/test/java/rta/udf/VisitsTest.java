@@ -17,8 +17,10 @@ class VisitsTest {
     private final Visits.Open open = new Visits.Open();
     private final List<Row> rows = new ArrayList<>();
 
+    private Long watermark = null;
+
     private void event(long minute, boolean pageView) {
-        Visits.apply(open, minute * MIN, pageView ? 1 : 0, GAP, HORIZON, rows::add);
+        Visits.apply(open, minute * MIN, pageView ? 1 : 0, GAP, watermark, HORIZON, rows::add);
     }
 
     private static Row row(long start, long end, long events, long pageViews, boolean superseded, long version) {
@@ -52,10 +54,26 @@ class VisitsTest {
     }
 
     @Test
-    void visitsFarBehindTheNewestEventAreForgotten() {
+    void visitsAreForgottenOnceTheWatermarkIsTheHorizonPastTheirEnd() {
         event(0, true);
-        event(500, true); // 500 minutes later, beyond the 180-minute horizon
+        event(500, true); // far ahead, but without a watermark nothing is known to be final
+        assertEquals(2, open.starts.length);
+        watermark = 180 * MIN - 1; // not yet the horizon past the first visit
+        event(501, true);
+        assertArrayEquals(new long[] {0, 500 * MIN}, open.starts);
+        watermark = 180 * MIN + 1;
+        event(502, true);
         assertArrayEquals(new long[] {500 * MIN}, open.starts);
-        assertEquals(500 * MIN, open.newest);
+        assertEquals(502 * MIN, open.newest);
+    }
+
+    @Test
+    void aUsersEventsFarApartInArrivalStillJoinTheirVisits() {
+        // the review's case: one user's sessions read from two partitions at different paces
+        for (long minute : new long[] {720, 600, 725, 620, 610}) {
+            event(minute, true);
+        }
+        assertArrayEquals(new long[] {720 * MIN, 600 * MIN}, open.starts);
+        assertArrayEquals(new long[] {2, 3}, open.events);
     }
 }
