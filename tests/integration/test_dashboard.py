@@ -181,6 +181,31 @@ def test_the_page_shows_the_oracles_numbers(board: Board, tmp_path: Path) -> Non
         )
         assert url_state(driver)["session"] == sessions["data"][0]["session_id"]
 
+        for testid, attribute, path, params, key in (
+            (
+                "referrer-row",
+                "data-host",
+                "/metrics/referrers",
+                {"sort": "page_views", "limit": 10},
+                "referrer_host",
+            ),
+            (
+                "landing-row",
+                "data-page",
+                "/metrics/landing-pages",
+                {"sort": "sessions", "limit": 10},
+                "landing_page",
+            ),
+        ):
+            ranked = [row[key] for row in board.api(path, **board.span, **params)["data"]]
+            shown = driver.find_elements("css selector", f'[data-testid="{testid}"]')
+            assert ranked
+            assert [r.get_attribute(attribute) for r in shown] == ranked, path
+        cohorts = board.api("/metrics/retention", **board.span, period="day")["cohorts"]
+        shown = driver.find_elements("css selector", '[data-testid="cohort-row"]')
+        assert [r.get_attribute("data-cohort") for r in shown] == [c["cohort"] for c in cohorts]
+        assert cohorts
+
         dead = driver.find_elements("css selector", '[data-testid="deadletter-row"]')
         assert 0 < len(dead) == min(len(board.want.dead_letters), 10)
         topics = [

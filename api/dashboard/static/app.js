@@ -43,6 +43,7 @@
   const PANELS = [
     'kpis', 'live', 'funnel', 'products', 'categories', 'sessions', 'quality', 'deadletters', 'topics',
     'locations', 'hours', 'frequency', 'revenue-by-product', 'dimensions',
+    'referrers', 'landing', 'visits', 'daytodate', 'retention',
   ];
   const KPIS = [
     ['product_views', 'Views', 'int'],
@@ -1132,6 +1133,71 @@
       grid: { left: 8, right: 8, top: 36, bottom: 28 },
       series: [{ id: 'customers', name: 'Customers', type: 'bar', data: r.data.map((row) => row.customers), itemStyle: { color: PALETTE[1] } }],
     }, !r.data.some((row) => row.customers > 0));
+  };
+
+  // ---- traffic sources, visits, day to date, retention ---------------------------------------------------------------------
+
+  loaders.referrers = async (signal) => {
+    const r = await api('/metrics/referrers', { ...rangeParams(), sort: 'page_views', limit: 10 }, signal);
+    fillRows($('referrers-body'), r.data.map((x) => h('tr', { 'data-testid': 'referrer-row', 'data-host': x.referrer_host },
+      num(x.rank), td(x.referrer_host), num(x.page_views), num(x.sessions))), 4);
+  };
+
+  loaders.landing = async (signal) => {
+    const params = { ...rangeParams(), ...filterParams(SESSION_FILTERS), sort: 'sessions', limit: 10 };
+    const r = await api('/metrics/landing-pages', params, signal);
+    fillRows($('landing-body'), r.data.map((x) => h('tr', { 'data-testid': 'landing-row', 'data-page': x.landing_page },
+      num(x.rank), td(x.landing_page), num(x.sessions), num(x.bounce_rate, 'pct'))), 4);
+  };
+
+  loaders.visits = async (signal) => {
+    const r = await api('/metrics/visits', rangeParams(), signal);
+    const pts = r.data.map((p) => ({ ...p, t: Date.parse(p.bucket) }));
+    draw('chart-visits', {
+      legend: { top: 0 },
+      tooltip: axisTooltip((param) => fmtTime(pts[param.dataIndex] ? pts[param.dataIndex].t : null), (id) => (id === 'bounce_rate' ? 'pct' : 'one')),
+      xAxis: bucketAxis(pts, r.meta.granularity || granularity()),
+      yAxis: [
+        { type: 'value', name: 'visits', minInterval: 1 },
+        { type: 'value', name: 'bounce rate', min: 0, max: 1, axisLabel: { formatter: (v) => fmt(v, 'pct') }, splitLine: { show: false } },
+      ],
+      series: [
+        { id: 'visits', name: 'Visits', type: 'bar', data: pts.map((p) => p.visits), itemStyle: { color: PALETTE[0] } },
+        { id: 'bounce_rate', name: 'Bounce rate', type: 'line', yAxisIndex: 1, showSymbol: false, connectNulls: false, data: pts.map((p) => p.bounce_rate), itemStyle: { color: PALETTE[3] } },
+      ],
+    }, !pts.some((p) => p.visits > 0));
+  };
+
+  loaders.daytodate = async (signal) => {
+    const r = await api('/metrics/day-to-date', rangeParams(), signal);
+    const pts = r.data.map((p) => ({ ...p, t: Date.parse(p.bucket) }));
+    $('daytodate-zone').textContent = `business days of ${r.business_time_zone}`;
+    draw('chart-daytodate', {
+      legend: { top: 0 },
+      tooltip: axisTooltip((param) => {
+        const p = pts[param.dataIndex];
+        return p ? `${fmtTime(p.t)} (business day ${p.business_day})` : '';
+      }, (id) => (id === 'revenue' ? 'money' : 'int')),
+      xAxis: bucketAxis(pts, 'minute'),
+      yAxis: [
+        { type: 'value', name: 'users', minInterval: 1 },
+        { type: 'value', name: 'revenue', axisLabel: { formatter: (v) => fmt(v) }, splitLine: { show: false } },
+      ],
+      series: [
+        { id: 'users', name: 'Users so far', type: 'line', showSymbol: false, data: pts.map((p) => p.users), itemStyle: { color: PALETTE[0] } },
+        { id: 'revenue', name: 'Revenue so far', type: 'line', yAxisIndex: 1, showSymbol: false, data: pts.map((p) => p.revenue), itemStyle: { color: PALETTE[1] } },
+      ],
+    }, !pts.some((p) => p.users > 0));
+  };
+
+  loaders.retention = async (signal) => {
+    const r = await api('/metrics/retention', { ...rangeParams(), period: 'day' }, signal);
+    const most = Math.max(0, ...r.cohorts.map((c) => c.retention.length));
+    $('retention-head').replaceChildren(h('tr', {}, h('th', { scope: 'col' }, 'Cohort'), h('th', { scope: 'col', class: 'num' }, 'Users'),
+      ...Array.from({ length: most }, (_, k) => h('th', { scope: 'col', class: 'num' }, `Day ${k}`))));
+    fillRows($('retention-body'), r.cohorts.map((c) => h('tr', { 'data-testid': 'cohort-row', 'data-cohort': c.cohort },
+      td(c.cohort), num(c.users), ...c.retention.map((p) => num(p.share, 'pct')))), most + 2);
+    $('retention-note').textContent = r.complete ? `business days of ${r.business_time_zone}` : 'too many users: shares are approximate';
   };
 
   // ---- filter pickers ------------------------------------------------------------------------------------------------------------------------
