@@ -237,11 +237,12 @@ def first_seen_per_user(pinot: Queryable, t: Tables, end_ms: int) -> tuple[dict[
     """user_id -> the event time (epoch ms) of the user's earliest event the user_days table holds
     (its retention) before `end_ms`; and whether every user was counted (False beyond MAX_GROUPS)."""
     rows = pinot.rows(
-        f"SELECT user_id, MIN(first_seen) AS first_seen FROM {identifier(t.user_days)}"
+        # not "AS first_seen": Pinot 0.11 would read the WHERE's first_seen as the alias, MIN() and all
+        f"SELECT user_id, MIN(first_seen) AS earliest FROM {identifier(t.user_days)}"
         f" WHERE first_seen < :end GROUP BY user_id LIMIT {MAX_GROUPS}",
         {"end": end_ms},
     )
-    return {str(r["user_id"]): int(r["first_seen"]) for r in rows}, len(rows) < MAX_GROUPS
+    return {str(r["user_id"]): int(r["earliest"]) for r in rows}, len(rows) < MAX_GROUPS
 
 
 def active_days(

@@ -642,7 +642,7 @@ def test_retention_groups_users_by_the_week_of_their_first_event(client: TestCli
     active = [("u0", "2026-11-24"), ("u1", "2026-11-17"), ("u1", "2026-11-25"), ("u2", "2026-11-20")]
     active.append(("u3", "2026-11-24"))
     fake.answer = lambda sql: (
-        [{"user_id": u, "first_seen": t} for u, t in firsts.items()]
+        [{"user_id": u, "earliest": t} for u, t in firsts.items()]
         if "MIN(first_seen)" in sql
         else [{"user_id": u, "business_day": d} for u, d in active]
         if "FROM user_days" in sql
