@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -11,13 +12,13 @@ from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
 from api.params import SpanDep
 from api.schemas import Cohort, Retention, RetentionPoint
-from api.timerange import ParamError
 from core.business_day import business_day
 from core.choices import RetentionPeriod
 from query import analytics
 
 router = APIRouter(prefix="/metrics", tags=["customers"])
 MAX_DAYS = 92
+DAY_MS = 86_400_000
 
 
 def period_start(day: date, period: RetentionPeriod) -> date:
@@ -36,14 +37,15 @@ def retention(
     """Cohorts by the period of each user's first event, and the share of each active in every later period.
 
     Periods are business days (`business_time_zone`) from the one holding `from` to the one holding the
-    end of the range, at most 92 days. A user's first event is the earliest the user_days table still
-    holds (its retention: 30 days)."""
+    end of the range, at most 92 (a longer range keeps its newest 92). A user's first event is the
+    earliest the user_days table still holds (its retention: 30 days)."""
     timer = Timer()
     zone = ctx.settings.business_time_zone
+    # A longer range keeps its newest MAX_DAYS days (as a series keeps its newest buckets): 91 days of
+    # time touch at most 92 dates, whatever the daylight-saving changes.
+    r = replace(r, start_ms=max(r.start_ms, r.end_ms - (MAX_DAYS - 1) * DAY_MS))
     first_day = date.fromisoformat(business_day(r.start_ms, zone))
     last_day = date.fromisoformat(business_day(r.end_ms - 1, zone))
-    if (last_day - first_day).days >= MAX_DAYS:
-        raise ParamError("from", f"a retention range spans at most {MAX_DAYS} business days")
     step = timedelta(days=1 if period == "day" else 7)
     periods = [period_start(first_day, period)]
     while periods[-1] + step <= last_day:
