@@ -132,8 +132,10 @@ def _pretty(value: bytes | None) -> str:
     text = value.decode("utf-8", errors="replace")
     try:
         parsed = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_exact_float)
-        return json.dumps(parsed, indent=2, ensure_ascii=False, allow_nan=False)
-    except (ValueError, RecursionError):  # not JSON, not exact, or nested too deep to re-print
+        pretty = json.dumps(parsed, indent=2, ensure_ascii=False, allow_nan=False)
+        pretty.encode("utf-8")  # an escaped lone surrogate ("\ud800") cannot be shown decoded
+        return pretty
+    except (ValueError, RecursionError):  # not JSON, not exact, too deep, or not UTF-8 once decoded
         return text
 
 

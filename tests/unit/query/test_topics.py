@@ -23,6 +23,7 @@ def test_json_is_indented() -> None:
         b"1E5",
         b"not json",
         b"[" * 5000 + b"]" * 5000,  # deeper than re-printing can go
+        b'{"user_id": "\\ud800"}',  # an escaped lone surrogate: not UTF-8 once decoded (was a 500)
     ],
 )
 def test_what_would_change_is_shown_as_sent(raw: bytes) -> None:
