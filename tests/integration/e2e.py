@@ -284,7 +284,14 @@ def traffic_dimensions(start: datetime, mover_moves: datetime) -> tuple[Dimensio
         )
         for i, offset in enumerate((-10_000, 10_000))
     ]
-    sent = [Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in purchases]
+    # A page view 20 s after the move moves the watermark past the second purchase: the join holds an
+    # event until the watermark passes it, and nothing newer comes after these.
+    tick = {"event_id": f"e-mover-{at}-tick", "event_type": "page_view", "event_timestamp": at + 20_000}
+    tick |= {"user_id": mover, "session_id": f"s-mover-{at}", "device_type": "desktop", "os": "Linux"}
+    tick |= {"browser": "Firefox", "location": "Nowhere, ZZ", "page_url": "/", "time_spent": 1.0}
+    sent = [
+        Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in [*purchases, orjson.dumps(tick)]
+    ]
     return Dimensions(products, [*customers, before, after]), sent
 
 
@@ -424,25 +431,28 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
         assert {(r.user_id, r.visit_start) for r in superseded}.isdisjoint(
             (r.user_id, r.visit_start) for r in want.visits
         )
-        enriched = poll_until(
-            lambda: {
-                r["event_id"]: (r["brand"], r["customer_state"], r["customer_country"])
-                for r in pinot.rows(
-                    "SELECT event_id, brand, customer_state, customer_country"
-                    f" FROM {tables['enriched_product_events']} LIMIT 100000"
-                )
-            },
-            lambda got: (
-                got
-                == {
-                    r.event_id: (r.brand, r.customer_state, r.customer_country)
-                    for r in want.enriched_product_events
-                }
-            ),
-            timeout_s=120,
-            what="every product event with the oracle's brand, state and country",
-        )
-        assert len(enriched) == len(want.enriched_product_events)
+        wanted = {
+            r.event_id: (r.brand, r.customer_state, r.customer_country) for r in want.enriched_product_events
+        }
+
+        def served() -> dict[str, tuple[str, str, str]]:
+            rows = pinot.rows(
+                "SELECT event_id, brand, customer_state, customer_country"
+                f" FROM {tables['enriched_product_events']} LIMIT 100000"
+            )
+            return {r["event_id"]: (r["brand"], r["customer_state"], r["customer_country"]) for r in rows}
+
+        try:
+            poll_until(served, lambda got: got == wanted, timeout_s=120, what="the oracle's enrichment")
+        except AssertionError:
+            got = served()
+            differ = [(k, got[k], wanted[k]) for k in got.keys() & wanted.keys() if got[k] != wanted[k]]
+            raise AssertionError(
+                f"enrichment differs: {len(got.keys() - wanted.keys())} only served, "
+                f"{len(wanted.keys() - got.keys())} only in the oracle "
+                f"(e.g. {sorted(wanted.keys() - got.keys())[:3]}), {len(differ)} different "
+                f"(event, served, oracle), e.g. {differ[:5]}"
+            ) from None
         if any(v.user_id.startswith("u-visits-") for v in want.visits):  # visit_edges() was sent
             crafted = [r for r in superseded if r.user_id.startswith("u-visits-")]
             assert len(crafted) == 2, crafted  # the visit a late event joined, the one it moved the start of

@@ -61,7 +61,7 @@ def test_served_numbers_equal_an_independent_computation(settings: Settings) -> 
     )
     with running_pipeline(settings, "e2e") as pipeline:
         start = now - timedelta(seconds=150)  # event time behind the record timestamps
-        dims, movers = traffic_dimensions(start, mover_moves=now - timedelta(seconds=20))
+        dims, movers = traffic_dimensions(start, mover_moves=now - timedelta(seconds=25))
         send_dimensions(settings, pipeline.topics, dims)
         sent = [*traffic(start, count=6000), *midnight_visits(midnight), *visit_edges(now), *movers]
         send_all(settings, pipeline.topics.raw_events, sent, rate=1500)
