@@ -156,11 +156,29 @@ def traffic(start: datetime, count: int, seed: int = TRAFFIC_SEED) -> list[Outgo
         *_edge_accepted(template),
     ]
     middle = count // 2
+    last = start + timedelta(seconds=(count - 1) / TRAFFIC_RATE)
     return [
         *outgoing[:middle],
         *(Outgoing(b"crafted", c, Fault.MALFORMED) for c in crafted),
         *outgoing[middle:],
+        clock_tick(last + timedelta(seconds=10)),
     ]
+
+
+def clock_tick(at: datetime) -> Outgoing:
+    """A page view at `at`, sent after the rest: it moves the watermark past every earlier event once
+    the other partitions go idle. The enrichment join holds an event until the watermark passes it, so
+    without a newer event the last seconds of a batch would wait (docs/pipeline.md "Enrichment")."""
+    ms = to_epoch_millis(at)
+    tick = {
+        "event_id": f"e-tick-{ms}",
+        "event_type": "page_view",
+        "event_timestamp": ms,
+        "user_id": "u-clock",
+    }
+    tick |= {"session_id": f"s-tick-{ms}", "device_type": "desktop", "os": "Linux", "browser": "Firefox"}
+    tick |= {"location": "Greenwich, GB", "page_url": "/", "time_spent": 1.0}
+    return Outgoing(f"s-tick-{ms}".encode(), orjson.dumps(tick), Fault.NONE)
 
 
 def midnight_visits(midnight: datetime) -> list[Outgoing]:
@@ -284,14 +302,8 @@ def traffic_dimensions(start: datetime, mover_moves: datetime) -> tuple[Dimensio
         )
         for i, offset in enumerate((-10_000, 10_000))
     ]
-    # A page view 20 s after the move moves the watermark past the second purchase: the join holds an
-    # event until the watermark passes it, and nothing newer comes after these.
-    tick = {"event_id": f"e-mover-{at}-tick", "event_type": "page_view", "event_timestamp": at + 20_000}
-    tick |= {"user_id": mover, "session_id": f"s-mover-{at}", "device_type": "desktop", "os": "Linux"}
-    tick |= {"browser": "Firefox", "location": "Nowhere, ZZ", "page_url": "/", "time_spent": 1.0}
-    sent = [
-        Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in [*purchases, orjson.dumps(tick)]
-    ]
+    sent = [Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in purchases]
+    sent.append(clock_tick(mover_moves + timedelta(seconds=20)))  # the last: see clock_tick
     return Dimensions(products, [*customers, before, after]), sent
 
 
