@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 
 import orjson
@@ -15,12 +15,10 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
-from core.dimensions import CustomerInfo, ProductInfo
 from core.events import to_epoch_millis
 from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow, UserDay, Visit
 from core.settings import Settings
 from event_generator.behaviour import EventStream
-from event_generator.dimensions import kafka_record, snapshot
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
 from flink_jobs.pipeline import Topics, submit_pipeline
@@ -28,7 +26,7 @@ from flink_jobs.runner import FlinkRest
 from provisioning import pinot_tables
 from query import pinot as q
 from tests.integration.builders import consume, new_topic, unique
-from tests.support.oracle import Dimensions, Expected, RawRecord
+from tests.support.oracle import Expected, RawRecord
 from tests.support.polling import poll_until
 from tests.vectors import referrer_vectors
 
@@ -131,12 +129,9 @@ def _odd_referrers(template: dict[str, object]) -> list[bytes]:
     ]
 
 
-TRAFFIC_SEED, TRAFFIC_RATE = 11, 50.0
-
-
-def traffic(start: datetime, count: int, seed: int = TRAFFIC_SEED) -> list[Outgoing]:
+def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
     """Generator events with out-of-order, late, duplicate and malformed shares, plus crafted rejects."""
-    stream = EventStream(seed, start=start, rate=TRAFFIC_RATE, users=300, products=60)
+    stream = EventStream(seed, start=start, rate=50.0, users=300, products=60)
     shares = FaultShares(out_of_order=0.03, late=0.02, duplicate=0.03, malformed=0.02)
     outgoing = list(apply_faults(islice(stream, count), shares, seed=seed))
     template = orjson.loads(
@@ -156,29 +151,11 @@ def traffic(start: datetime, count: int, seed: int = TRAFFIC_SEED) -> list[Outgo
         *_edge_accepted(template),
     ]
     middle = count // 2
-    last = start + timedelta(seconds=(count - 1) / TRAFFIC_RATE)
     return [
         *outgoing[:middle],
         *(Outgoing(b"crafted", c, Fault.MALFORMED) for c in crafted),
         *outgoing[middle:],
-        clock_tick(last + timedelta(seconds=10)),
     ]
-
-
-def clock_tick(at: datetime) -> Outgoing:
-    """A page view at `at`, sent after the rest: it moves the watermark past every earlier event once
-    the other partitions go idle. The enrichment join holds an event until the watermark passes it, so
-    without a newer event the last seconds of a batch would wait (docs/pipeline.md "Enrichment")."""
-    ms = to_epoch_millis(at)
-    tick = {
-        "event_id": f"e-tick-{ms}",
-        "event_type": "page_view",
-        "event_timestamp": ms,
-        "user_id": "u-clock",
-    }
-    tick |= {"session_id": f"s-tick-{ms}", "device_type": "desktop", "os": "Linux", "browser": "Firefox"}
-    tick |= {"location": "Greenwich, GB", "page_url": "/", "time_spent": 1.0}
-    return Outgoing(f"s-tick-{ms}".encode(), orjson.dumps(tick), Fault.NONE)
 
 
 def midnight_visits(midnight: datetime) -> list[Outgoing]:
@@ -244,67 +221,6 @@ def visit_edges(now: datetime) -> list[Outgoing]:
             )
         out.append(Outgoing(session.encode(), value, Fault.NONE))
     return out
-
-
-def send_dimensions(settings: Settings, where: Topics, dims: Dimensions) -> None:
-    """The dimension versions to the job's dimension topics, in order (keyed by id, as the generator)."""
-    producer = make_producer(settings)
-    try:
-        rows: list[tuple[str, ProductInfo | CustomerInfo]] = [
-            *((where.dim_products, p) for p in dims.products),
-            *((where.dim_customers, c) for c in dims.customers),
-        ]
-        for topic, row in rows:
-            key, value = kafka_record(row)
-            producer.send(topic, key=key, value=value).get(timeout=30)
-    finally:
-        producer.close()
-
-
-def traffic_dimensions(start: datetime, mover_moves: datetime) -> tuple[Dimensions, list[Outgoing]]:
-    """The catalogue and customers of `traffic(start, ...)`'s world as of an hour before it, plus a
-    customer who moves at `mover_moves`; and that customer's two purchases, 10 s before and after the
-    move, to send after everything else (so neither is late). Served: the first under the old state,
-    the second under the new one."""
-    stream = EventStream(TRAFFIC_SEED, start=start, rate=TRAFFIC_RATE, users=300, products=60)
-    products, customers = snapshot(stream.catalog, stream.users, start - timedelta(hours=1))
-    at = to_epoch_millis(mover_moves)
-    mover = f"u-mover-{at}"
-    before = CustomerInfo(
-        user_id=mover,
-        state="ZZ-AN",
-        country="ZZ",
-        signup_time=start - timedelta(days=3),
-        updated_at=start - timedelta(hours=1),
-    )
-    after = before.model_copy(update={"state": "ZZ-BE", "updated_at": mover_moves})
-    product = stream.catalog[0]
-    purchases = [
-        orjson.dumps(
-            {
-                "event_id": f"e-mover-{at}-{i}",
-                "event_type": "purchase",
-                "event_timestamp": at + offset,
-                "user_id": mover,
-                "session_id": f"s-mover-{at}",
-                "device_type": "desktop",
-                "os": "Linux",
-                "browser": "Firefox",
-                "location": "Nowhere, ZZ",
-                "product_id": product.product_id,
-                "product_name": product.name,
-                "product_category": product.category,
-                "price": product.price,
-                "quantity": 1,
-                "order_id": f"o-mover-{at}-{i}",
-                "total_amount": product.price,
-            }
-        )
-        for i, offset in enumerate((-10_000, 10_000))
-    ]
-    sent = [Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in purchases]
-    sent.append(clock_tick(mover_moves + timedelta(seconds=20)))  # the last: see clock_tick
-    return Dimensions(products, [*customers, before, after]), sent
 
 
 def send_all(
@@ -443,28 +359,6 @@ def assert_pinot_serves(settings: Settings, tables: dict[str, str], want: Expect
         assert {(r.user_id, r.visit_start) for r in superseded}.isdisjoint(
             (r.user_id, r.visit_start) for r in want.visits
         )
-        wanted = {
-            r.event_id: (r.brand, r.customer_state, r.customer_country) for r in want.enriched_product_events
-        }
-
-        def served() -> dict[str, tuple[str, str, str]]:
-            rows = pinot.rows(
-                "SELECT event_id, brand, customer_state, customer_country"
-                f" FROM {tables['enriched_product_events']} LIMIT 100000"
-            )
-            return {r["event_id"]: (r["brand"], r["customer_state"], r["customer_country"]) for r in rows}
-
-        try:
-            poll_until(served, lambda got: got == wanted, timeout_s=120, what="the oracle's enrichment")
-        except AssertionError:
-            got = served()
-            differ = [(k, got[k], wanted[k]) for k in got.keys() & wanted.keys() if got[k] != wanted[k]]
-            raise AssertionError(
-                f"enrichment differs: {len(got.keys() - wanted.keys())} only served, "
-                f"{len(wanted.keys() - got.keys())} only in the oracle "
-                f"(e.g. {sorted(wanted.keys() - got.keys())[:3]}), {len(differ)} different "
-                f"(event, served, oracle), e.g. {differ[:5]}"
-            ) from None
         if any(v.user_id.startswith("u-visits-") for v in want.visits):  # visit_edges() was sent
             crafted = [r for r in superseded if r.user_id.startswith("u-visits-")]
             assert len(crafted) == 2, crafted  # the visit a late event joined, the one it moved the start of

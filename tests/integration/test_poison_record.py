@@ -30,13 +30,7 @@ from provisioning import pinot_tables
 from stack import provision, recovery
 from stack.recovery import JobSpec
 from tests.integration.builders import consume, new_topic, unique
-from tests.integration.e2e import (
-    assert_pinot_serves,
-    assert_topics_exactly_once,
-    clock_tick,
-    raw_records,
-    send_all,
-)
+from tests.integration.e2e import assert_pinot_serves, assert_topics_exactly_once, raw_records, send_all
 from tests.support.oracle import expected
 from tests.support.polling import poll_until
 
@@ -92,10 +86,7 @@ def _traffic(start: datetime, count: int, seed: int) -> tuple[list[Outgoing], Ou
     product_view copied from the first half with its own event_id and a number as user_id."""
     stream = EventStream(seed, start=start, rate=50.0, users=300, products=60)
     events = list(apply_faults(islice(stream, count), FaultShares(), seed=seed))
-    first, second = (
-        events[: count // 2],
-        [*events[count // 2 :], clock_tick(start + timedelta(seconds=count / 50 + 10))],
-    )
+    first, second = events[: count // 2], events[count // 2 :]
     template = next(o for o in first if b'"product_view"' in o.value)
     payload = orjson.dumps({**orjson.loads(template.value), "event_id": POISON_ID, "user_id": 42})
     return first, Outgoing(template.key, payload, Fault.MALFORMED, template.timestamp_ms), second

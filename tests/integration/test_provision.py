@@ -16,7 +16,6 @@ from pydantic import BaseModel
 
 from api.schemas import (
     ActiveUsersSeries,
-    BrandRanking,
     DayToDateSeries,
     DeadLetterPage,
     Funnel,
@@ -27,7 +26,6 @@ from api.schemas import (
     QualitySeries,
     Readiness,
     ReferrerRanking,
-    RegionRanking,
     Retention,
     RevenueSeries,
     SessionPage,
@@ -148,8 +146,6 @@ SHAPES: dict[str, type[BaseModel]] = {
     "/metrics/day-to-date": DayToDateSeries,
     "/metrics/visits": VisitsSeries,
     "/metrics/retention": Retention,
-    "/metrics/brands": BrandRanking,
-    "/metrics/customers/regions": RegionRanking,
     "/metrics/products": ProductRanking,
     "/metrics/products/": ProductSeries,
     "/metrics/sessions": SessionPage,

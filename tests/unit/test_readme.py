@@ -41,8 +41,6 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/day-to-date",
         "/metrics/visits",
         "/metrics/retention",
-        "/metrics/brands",
-        "/metrics/customers/regions",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",
