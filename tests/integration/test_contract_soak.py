@@ -207,4 +207,6 @@ def test_hostile_payloads_never_restart_the_job(settings: Settings) -> None:
             f"restarts {restarts}, {took:.0f} s"
         )
         assert (restarts, history) == (0, [])
-        assert_pinot_serves(settings, pipeline.tables, want)
+        # hostile record timestamps reach weeks back: a user's events arrive further apart than the
+        # visits keep state for, the documented limit of visits (docs/pipeline.md); the e2e test checks them
+        assert_pinot_serves(settings, pipeline.tables, want, visits=False)
