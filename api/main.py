@@ -18,6 +18,7 @@ from api.routers import (
     access,
     active_users,
     alerts,
+    brands,
     categories,
     customers,
     dashboard,
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
     app.state.keys = Keys.from_settings(settings)  # fails fast: access control on without keys
     metric_modules = (
         *(summary, live, active_users, event_types, revenue, products, categories, funnel),
-        *(customers, retention, page_views, referrers, landing_pages, visits, data_quality, dimensions),
+        *(customers, retention, brands, page_views, referrers, landing_pages, visits, data_quality),
+        dimensions,
     )
     for router, scope in (
         (health.router, None),

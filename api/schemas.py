@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
 from core.metrics import (
     ActiveUsersSliding,
     DeadLetter,
+    EnrichedProductEvent,
     ProductMinute,
     ReferrerWindow,
     SessionSummary,
@@ -337,6 +338,45 @@ class LandingPageRanking(BaseModel):
     limit: int
     offset: int
     data: list[LandingPageRank]
+
+
+class BrandRank(BaseModel):
+    rank: int
+    brand: str = Field(description=_doc(EnrichedProductEvent, "brand"))
+    views: int
+    add_to_carts: int
+    purchases: int = Field(description="purchase events (order lines)")
+    units: int
+    revenue: float
+    viewing_sessions: int = Field(description="sessions that viewed one of the brand's products")
+    buying_sessions: int = Field(description="sessions that bought one of the brand's products")
+    conversion: float | None = Field(description="buying / viewing sessions; null without a viewing session")
+
+
+class BrandRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    data: list[BrandRank]
+
+
+class RegionRank(BaseModel):
+    rank: int
+    country: str = Field(description=_doc(EnrichedProductEvent, "customer_country"))
+    state: str = Field(description=_doc(EnrichedProductEvent, "customer_state"))
+    customers: int = Field(description="distinct customers who bought in the range")
+    orders: int = Field(description="distinct order_id")
+    revenue: float
+
+
+class RegionRanking(BaseModel):
+    meta: Meta
+    sort: str
+    limit: int
+    offset: int
+    complete: bool = Field(description="false when more (country, state) pairs bought than Pinot groups")
+    data: list[RegionRank]
 
 
 class DeadLetterRow(BaseModel):

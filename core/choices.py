@@ -23,6 +23,10 @@ LandingPageSort = Literal["sessions", "bounces"]
 """Counts over the sessions that landed on a page a landing-page ranking can sort by."""
 RetentionPeriod = Literal["day", "week"]
 """The period of a retention cohort: a business day, or a week of them starting on Monday (ISO 8601)."""
+BrandSort = Literal["revenue", "views", "purchases", "conversion"]
+"""Per-brand totals a brand ranking can sort by."""
+RegionSort = Literal["revenue", "customers", "orders"]
+"""Per-state totals of purchases a region ranking can sort by."""
 FunnelBreakdown = Literal["device_type", "product_category"]
 """Event columns a funnel can be split by (one segment per value)."""
 

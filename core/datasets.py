@@ -21,6 +21,7 @@ from core.metrics import (
     ActiveUsersMinute,
     ActiveUsersSliding,
     DeadLetter,
+    EnrichedProductEvent,
     MetricRow,
     ProductMinute,
     ReferrerWindow,
@@ -181,9 +182,22 @@ VISITS = metric_dataset(
     version_column="version",
 )
 
+ENRICHED_PRODUCT_EVENTS = Dataset(
+    name="enriched_product_events",
+    topic=topics.ENRICHED_PRODUCT_EVENTS,
+    columns=tuple(model_columns(EnrichedProductEvent)),
+    primary_key=("event_id",),
+    key_columns=("session_id",),  # as the events: one session, one partition
+    time_column="event_timestamp",
+    mode=Mode.APPEND,
+    description=(EnrichedProductEvent.__doc__ or "").strip().splitlines()[0],
+    retention_days=7,
+    inverted_index=("event_type", "brand", "customer_state", "customer_country"),
+)
+
 DATASETS: tuple[Dataset, ...] = (
     *(DEAD_LETTERS, EVENTS, ACTIVE_USERS, PRODUCT_METRICS, SESSION_METRICS),
-    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC, USER_DAYS, VISITS),
+    *(ACTIVE_USERS_SLIDING, REFERRER_TRAFFIC, USER_DAYS, VISITS, ENRICHED_PRODUCT_EVENTS),
 )
 """The registry, in the job's order of INSERTs (flink_jobs/pipeline.py). A new dataset changes the job
 graph, and Flink cannot resume the new graph from the old one's checkpoint: docs/adding-a-metric.md."""

@@ -99,6 +99,31 @@ class Visit(MetricRow):
     version: Count = Field(description="grows with every update of the row: Pinot keeps the largest")
 
 
+class EnrichedProductEvent(MetricRow):
+    """A product event with its product's brand and its customer's state and country at its event time."""
+
+    primary_key = ("event_id",)
+
+    event_id: Id
+    event_type: Annotated[str, Field(max_length=16)]
+    event_timestamp: EpochMillis
+    user_id: Id
+    session_id: Id
+    product_id: Id
+    order_id: Id | None = Field(default=None, description="purchases only")
+    quantity: Annotated[int, Field(ge=1)] | None = Field(default=None, description="carts and purchases")
+    total_amount: Amount | None = Field(default=None, description="purchases only")
+    brand: Annotated[str, Field(max_length=64)] = Field(
+        description="the product's brand at the event's time (core/dimensions.py), or 'unknown'"
+    )
+    customer_state: Annotated[str, Field(max_length=64)] = Field(
+        description="the customer's state at the event's time, or 'unknown'"
+    )
+    customer_country: Annotated[str, Field(max_length=64)] = Field(
+        description="the customer's country (ISO 3166-1 alpha-2) at the event's time, or 'unknown'"
+    )
+
+
 class ProductMinute(MetricRow):
     """One product's activity in one 1-minute event-time window."""
 

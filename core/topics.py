@@ -17,5 +17,10 @@ ACTIVE_USERS_SLIDING: Final = "ecommerce.metrics.active_users_sliding"
 REFERRER_TRAFFIC: Final = "ecommerce.metrics.referrers"
 USER_DAYS: Final = "ecommerce.metrics.user_days"
 VISITS: Final = "ecommerce.metrics.visits"
+ENRICHED_PRODUCT_EVENTS: Final = "ecommerce.events.enriched"
+DIM_PRODUCTS: Final = "ecommerce.dim.products"
+"""The product catalogue (core.dimensions.ProductInfo), compacted, keyed by product_id."""
+DIM_CUSTOMERS: Final = "ecommerce.dim.customers"
+"""The customer register (core.dimensions.CustomerInfo), compacted, keyed by user_id."""
 
 PARTITIONS: Final = 3

@@ -7,7 +7,7 @@ these lists with a seeded `random.Random`.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from faker import Faker
 
@@ -22,6 +22,21 @@ CATEGORIES: dict[str, tuple[float, float]] = {
     "beauty": (4.0, 90.0),
     "grocery": (1.0, 40.0),
 }
+
+BRANDS: dict[str, tuple[str, ...]] = {
+    # invented names, four per category; a product's brand follows from its number, whatever the seed
+    "electronics": ("Voltrix", "Pixelon", "Nordwave", "Quantra"),
+    "books": ("Inkwell Press", "Foxglove Books", "Harbor House", "Paperlane"),
+    "home": ("Hearthly", "Casa Nova", "Linden & Oak", "Homestead"),
+    "fashion": ("Aurelle", "Threadline", "Monsoon Row", "Kestrel"),
+    "sports": ("Peakform", "Stridewell", "Velocita", "Summit Gear"),
+    "toys": ("Brickbox", "Tiny Tundra", "Playfield", "Whirligig"),
+    "beauty": ("Lumière", "Petal & Pine", "Glowen", "Silkroot"),
+    "grocery": ("Green Basket", "Millstone", "Orchard Lane", "Daily Harvest"),
+}
+
+SUBDIVISIONS = ("AN", "BE", "CO", "DU", "EL", "FA")
+"""Six made-up subdivisions per country: a country's customers spread over a few states."""
 
 DEVICE_PROFILES: list[tuple[str, str, str, float]] = [
     # device_type, os, browser, weight
@@ -44,6 +59,8 @@ class Product:
     category: str
     price: float
     popularity: float
+    brand: str = ""
+    rating: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -55,9 +72,18 @@ class User:
     location: str
     activity: float
     """Relative chance that this user starts the next session (a few users come back often)."""
+    state: str = ""
+    signup_days_ago: float = 0.0
+
+    @property
+    def country(self) -> str:
+        """The ISO country code of the location ("City, CC")."""
+        return self.location.rsplit(", ", 1)[-1]
 
 
 def build_catalog(rng: random.Random, faker: Faker, size: int) -> list[Product]:
+    # Brands and ratings come from their own generator: the events of a seed stay what they were.
+    extra = random.Random(f"catalog-{size}")
     products = []
     categories = list(CATEGORIES)
     for i in range(size):
@@ -65,15 +91,22 @@ def build_catalog(rng: random.Random, faker: Faker, size: int) -> list[Product]:
         low, high = CATEGORIES[category]
         name = f"{faker.color_name()} {faker.word().capitalize()} {category.rstrip('s').capitalize()}"
         price = round(rng.uniform(low, high), 2)
-        products.append(Product(f"p-{i:05d}", name, category, price, rng.paretovariate(1.5)))
+        brand = BRANDS[category][(i // len(categories)) % len(BRANDS[category])]
+        rating = round(extra.uniform(2.5, 5.0), 1)
+        products.append(Product(f"p-{i:05d}", name, category, price, rng.paretovariate(1.5), brand, rating))
     return products
 
 
 def build_users(rng: random.Random, faker: Faker, size: int) -> list[User]:
     weights = [p[3] for p in DEVICE_PROFILES]
+    # States and signup dates come from their own generators: the events of a seed stay what they were.
+    extra = random.Random(f"users-{size}")
     users = []
     for i in range(size):
         device_type, os_name, browser, _ = rng.choices(DEVICE_PROFILES, weights)[0]
         location = f"{faker.city()}, {faker.country_code()}"
-        users.append(User(f"u-{i:06d}", device_type, os_name, browser, location, rng.paretovariate(1.2)))
+        user = User(f"u-{i:06d}", device_type, os_name, browser, location, rng.paretovariate(1.2))
+        # a subdivision of the location's country, named like ISO 3166-2 codes (made up: "FR-KQ")
+        state = f"{user.country}-{extra.choice(SUBDIVISIONS)}"
+        users.append(replace(user, state=state, signup_days_ago=round(extra.uniform(0, 365), 3)))
     return users

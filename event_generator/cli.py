@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+from kafka import KafkaProducer
 from rich.console import Console
 
 from core import topics
+from core.dimensions import CustomerInfo, ProductInfo
+from core.events import from_epoch_millis
 from core.settings import get_settings
 from event_generator.behaviour import EventStream
-from event_generator.faults import FaultShares, Outgoing, apply_faults
+from event_generator.dimensions import Changes, kafka_record, snapshot
+from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from event_generator.producer import SendReport, make_producer, send
-from provisioning.topics import ensure_topic
+from provisioning.topics import DIMENSION_TOPIC_CONFIG, ensure_topic
 
 app = typer.Typer(help=__doc__, add_completion=False)
 console = Console(stderr=True)
@@ -46,6 +51,12 @@ def generate(
     record: Annotated[
         Path | None, typer.Option(help="Also write every sent payload to this JSONL file.")
     ] = None,
+    changes_per_minute: Annotated[
+        float,
+        typer.Option(
+            help="Price changes and customer moves per minute of event time (dimension topics).", min=0
+        ),
+    ] = 1.0,
 ) -> None:
     """Generate shopping sessions and send them to Kafka, keyed by session_id."""
     settings = get_settings()
@@ -67,6 +78,18 @@ def generate(
 
     ensure_topic(settings, topic, partitions=topics.PARTITIONS)
     producer = make_producer(settings)
+    # The catalogue and the customers as of an hour before the first event (late events included),
+    # then a change every so often: the dimension versions the job joins events with.
+    for name in (topics.DIM_PRODUCTS, topics.DIM_CUSTOMERS):
+        ensure_topic(settings, name, partitions=topics.PARTITIONS, config=DIMENSION_TOPIC_CONFIG)
+    catalog, register = snapshot(stream.catalog, stream.users, first - timedelta(hours=1))
+    for row in catalog:
+        _send_dimension(producer, row)
+    for person in register:
+        _send_dimension(producer, person)
+    if changes_per_minute:
+        every = max(1, round(nominal_rate * 60 / changes_per_minute))
+        outgoing = _changing(outgoing, Changes(stream, seed), every, producer)
 
     def progress(r: SendReport) -> None:
         console.print(f"sent {r.sent:,}  {r.rate:,.0f} ev/s  errors {r.errors}", highlight=False)
@@ -80,6 +103,24 @@ def generate(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+def _send_dimension(producer: KafkaProducer, row: ProductInfo | CustomerInfo) -> None:
+    key, value = kafka_record(row)
+    topic = topics.DIM_CUSTOMERS if isinstance(row, CustomerInfo) else topics.DIM_PRODUCTS
+    producer.send(topic, key=key, value=value)
+
+
+def _changing(
+    outgoing: Iterator[Outgoing], changes: Changes, every: int, producer: KafkaProducer
+) -> Iterator[Outgoing]:
+    """The events, with a dimension change sent before every `every`-th, valid from its event time."""
+    for i, out in enumerate(outgoing, start=1):
+        if i % every == 0:
+            at = orjson.loads(out.value).get("event_timestamp") if out.fault is Fault.NONE else None
+            if isinstance(at, int):
+                _send_dimension(producer, changes.next(from_epoch_millis(at)))
+        yield out
 
 
 def _recording(outgoing: Iterator[Outgoing], path: Path) -> Iterator[Outgoing]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core import datasets, referrers, topics
 from core.datasets import JOB_NAME, Dataset, Mode
+from core.dimensions import UNKNOWN
 from core.metrics import Visit
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
@@ -40,6 +41,7 @@ VIEWS = (
     "view_sliding_events",
     "view_referred_page_views",
     "view_visit_events",
+    "view_joined_product_events",
 )
 
 
@@ -59,7 +61,8 @@ _EPOCH_MILLIS = "(UNIX_TIMESTAMP(CAST({col} AS STRING)) * 1000 + EXTRACT(MILLISE
 
 @dataclass(frozen=True)
 class Topics:
-    """Where the job reads and writes; tests pass fresh names."""
+    """Where the job reads (the raw events, the dimensions) and writes (a topic per dataset); tests
+    pass fresh names."""
 
     raw_events: str = topics.EVENTS
     dead_letters: str = topics.DEAD_LETTER
@@ -71,6 +74,9 @@ class Topics:
     referrer_traffic: str = topics.REFERRER_TRAFFIC
     user_days: str = topics.USER_DAYS
     visits: str = topics.VISITS
+    enriched_product_events: str = topics.ENRICHED_PRODUCT_EVENTS
+    dim_products: str = topics.DIM_PRODUCTS
+    dim_customers: str = topics.DIM_CUSTOMERS
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
@@ -115,6 +121,7 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "quarantine": quarantine_literal(quarantine),
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
         "referrer_host": referrer_host_sql("referrer_url"),
+        "unknown": UNKNOWN,
         "business_time_zone": sql_string(settings.business_time_zone),
         # a key's state must outlive its day: counted from its first update, the day's last event can
         # arrive max_future before the day starts and max_lateness after it ends
@@ -151,6 +158,20 @@ def read_sql(name: str, values: dict[str, str]) -> str:
         return values[match.group(1)]
 
     return _PLACEHOLDER.sub(fill, text)
+
+
+def dimension_source_options(settings: Settings, topic: str, **extra: str) -> dict[str, str]:
+    """A compacted dimension topic read whole, as a versioned table (upsert-kafka reads from the start)."""
+    return {
+        "connector": "upsert-kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": settings.kafka_bootstrap,
+        "key.format": "json",
+        "key.json.ignore-parse-errors": "true",
+        "value.format": "json",
+        "value.json.ignore-parse-errors": "true",
+        **extra,
+    }
 
 
 def sink_options(settings: Settings, dataset: Dataset, topic: str, job_name: str) -> dict[str, str]:
@@ -235,6 +256,11 @@ def statements(
     source = read_sql("source_raw_events", values) + with_clause(
         kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
     )
+    dimensions = [
+        read_sql(f"source_{name}", values)
+        + with_clause(dimension_source_options(settings, getattr(where, name), **bounded))
+        for name in ("dim_products", "dim_customers")
+    ]
     sinks = [
         read_sql(f"generated/sink_{d.name}", values)
         + with_clause(
@@ -251,7 +277,7 @@ def statements(
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
     functions = [read_sql(f, values) for f in FUNCTIONS]
     extra_ddl, extra_inserts = split_extra(variant.extra_statements)
-    return [*functions, source, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
+    return [*functions, source, *dimensions, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
 
 
 def submit_pipeline(

@@ -8,6 +8,9 @@ from kafka.errors import TopicAlreadyExistsError
 
 from core.settings import Settings
 
+DIMENSION_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "3600000"}
+"""A dimension topic keeps each key's newest version (and, for an hour at least, the ones before)."""
+
 
 def ensure_topic(
     settings: Settings, name: str, partitions: int = 3, config: dict[str, str] | None = None

@@ -27,12 +27,14 @@ from typing import Any, TypeVar
 
 from core.choices import (
     FUNNEL_STEPS,
+    BrandSort,
     CategorySort,
     FunnelBreakdown,
     LandingPageSort,
     LocationSort,
     ProductSort,
     ReferrerSort,
+    RegionSort,
     SessionSort,
     choices,
 )
@@ -40,6 +42,7 @@ from core.datasets import (
     ACTIVE_USERS,
     ACTIVE_USERS_SLIDING,
     DEAD_LETTERS,
+    ENRICHED_PRODUCT_EVENTS,
     EVENTS,
     PRODUCT_METRICS,
     REFERRER_TRAFFIC,
@@ -87,6 +90,7 @@ class Tables:
     referrer_traffic: str = REFERRER_TRAFFIC.name
     user_days: str = USER_DAYS.name
     visits: str = VISITS.name
+    enriched_product_events: str = ENRICHED_PRODUCT_EVENTS.name
 
     @classmethod
     def named(cls, overrides: Mapping[str, str]) -> Tables:
@@ -788,6 +792,100 @@ def landing_pages(
         {"landing_page": str(r["landing_page"]), "sessions": int(r["sessions"]), "bounces": int(r["bounces"])}
         for r in page(rows, offset, limit)
     ]
+
+
+BRAND_SORTS = choices(BrandSort)
+
+
+def brands(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Brands offset + 1 .. offset + limit ranked by `sort` descending (ties by brand) over the product
+    events in [start, end): views, add-to-carts, purchases, units, revenue, the sessions that viewed and
+    that bought the brand, and conversion = buying / viewing sessions (None without a viewing session).
+    Brands are few: every brand is read and ranked here."""
+    if sort not in BRAND_SORTS:
+        raise ValueError(f"unknown sort {sort}")
+    params: dict[str, Value] = {"start": start, "end": end}
+    table = identifier(t.enriched_product_events)
+    span = "event_timestamp >= :start AND event_timestamp < :end"
+    counts = ", ".join(
+        f"{_count_if(f'event_type = {literal(kind)}')} AS {name}"
+        for kind, name in (
+            ("product_view", "views"),
+            ("add_to_cart", "add_to_carts"),
+            ("purchase", "purchases"),
+        )
+    )
+    totals = pinot.rows(
+        f"SELECT brand, {counts},"
+        " SUM(CASE WHEN event_type = 'purchase' THEN quantity ELSE 0 END) AS units,"
+        " SUM(CASE WHEN event_type = 'purchase' THEN total_amount ELSE 0 END) AS revenue"
+        f" FROM {table} WHERE {span} GROUP BY brand LIMIT {MAX_GROUPS}",
+        params,
+    )
+    sessions: dict[str, dict[str, int]] = {}
+    for kind, name in (("product_view", "viewing_sessions"), ("purchase", "buying_sessions")):
+        for r in pinot.rows(
+            f"SELECT brand, DISTINCTCOUNT(session_id) AS n FROM {table}"
+            f" WHERE event_type = {literal(kind)} AND {span} GROUP BY brand LIMIT {MAX_GROUPS}",
+            params,
+        ):
+            sessions.setdefault(str(r["brand"]), {})[name] = int(r["n"])
+    out: list[dict[str, Any]] = []
+    for r in totals:
+        brand = str(r["brand"])
+        seen = sessions.get(brand, {})
+        viewing, buying = seen.get("viewing_sessions", 0), seen.get("buying_sessions", 0)
+        out.append(
+            {
+                "brand": brand,
+                "views": int(r["views"]),
+                "add_to_carts": int(r["add_to_carts"]),
+                "purchases": int(r["purchases"]),
+                "units": int(r["units"]),
+                "revenue": float(r["revenue"]),
+                "viewing_sessions": viewing,
+                "buying_sessions": buying,
+                "conversion": buying / viewing if viewing else None,
+            }
+        )
+    # no conversion (no viewing session) ranks last
+    ranked = sorted(out, key=lambda b: (b[sort] is None, -(b[sort] or 0), b["brand"]))
+    return page(ranked, offset, limit)
+
+
+REGION_SORTS = choices(RegionSort)
+
+
+def regions(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """(country, state) pairs offset + 1 .. offset + limit of the customers who bought in [start, end),
+    ranked by `sort` descending (ties by country, state): customers, orders, revenue; and whether every
+    pair was read (False beyond MAX_GROUPS)."""
+    if sort not in REGION_SORTS:
+        raise ValueError(f"unknown sort {sort}")
+    rows = pinot.rows(
+        "SELECT customer_country, customer_state, DISTINCTCOUNT(user_id) AS customers,"
+        " DISTINCTCOUNT(order_id) AS orders, SUM(total_amount) AS revenue"
+        f" FROM {identifier(t.enriched_product_events)} WHERE event_type = 'purchase'"
+        " AND event_timestamp >= :start AND event_timestamp < :end"
+        f" GROUP BY customer_country, customer_state LIMIT {MAX_GROUPS}",
+        {"start": start, "end": end},
+    )
+    out: list[dict[str, Any]] = [
+        {
+            "country": str(r["customer_country"]),
+            "state": str(r["customer_state"]),
+            "customers": int(r["customers"]),
+            "orders": int(r["orders"]),
+            "revenue": float(r["revenue"]),
+        }
+        for r in rows
+    ]
+    ranked = sorted(out, key=lambda x: (-float(x[sort]), x["country"], x["state"]))
+    return page(ranked, offset, limit), len(rows) < MAX_GROUPS
 
 
 LOCATION_SORTS = choices(LocationSort)

@@ -19,7 +19,7 @@ from core.datasets import DATASETS, JOB_NAME, Dataset, Mode
 from core.settings import Settings
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from provisioning import pinot_tables
-from provisioning.topics import ensure_topic
+from provisioning.topics import DIMENSION_TOPIC_CONFIG, ensure_topic
 
 if TYPE_CHECKING:
     from stack.recovery import JobSpec
@@ -35,11 +35,17 @@ def topic_config(dataset: Dataset | None) -> dict[str, str]:
     return {"cleanup.policy": "delete", "retention.ms": str(RAW_RETENTION_MS)}
 
 
+DIMENSION_TOPICS = (topics.DIM_PRODUCTS, topics.DIM_CUSTOMERS)
+
+
 def ensure_topics(settings: Settings) -> list[str]:
+    """The job's inputs (raw events; dimensions, compacted: docs/pipeline.md "Enrichment") and outputs."""
     ensure_topic(settings, topics.EVENTS, partitions=topics.PARTITIONS, config=topic_config(None))
+    for name in DIMENSION_TOPICS:
+        ensure_topic(settings, name, partitions=topics.PARTITIONS, config=DIMENSION_TOPIC_CONFIG)
     for d in DATASETS:
         ensure_topic(settings, d.topic, partitions=topics.PARTITIONS, config=topic_config(d))
-    return [topics.EVENTS, *(d.topic for d in DATASETS)]
+    return [topics.EVENTS, *DIMENSION_TOPICS, *(d.topic for d in DATASETS)]
 
 
 def ensure_tables(settings: Settings) -> list[str]:

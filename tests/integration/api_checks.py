@@ -74,6 +74,8 @@ def assert_api_serves(client: httpx.Client, want: Expected) -> None:
     _day_to_date(client, want, span)
     _visits(client, want, span)
     _retention(client, want, span)
+    _brands(client, want, span)
+    _regions(client, want, span)
     _revenue(client, want, span)
     _products(client, want, span)
     _funnel(client, want, span)
@@ -192,6 +194,60 @@ def _visits(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
             assert _close(point["bounce_rate"], point["bounces"] / len(group)), point
     assert any(v.events > 1 for v in want.visits)
     assert any(v.page_views == 1 for v in want.visits)
+
+
+def _brands(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    rows = want.enriched_product_events
+    start, end = _ms(span["from"]), _ms(span["to"])
+    rows = [r for r in rows if start <= to_epoch_millis(r.event_timestamp) < end]
+    brands: dict[str, dict[str, Any]] = {}
+    for brand in {r.brand for r in rows}:
+        mine = [r for r in rows if r.brand == brand]
+        bought = [r for r in mine if r.event_type == "purchase"]
+        viewing = len({r.session_id for r in mine if r.event_type == "product_view"})
+        buying = len({r.session_id for r in bought})
+        brands[brand] = {
+            "views": sum(r.event_type == "product_view" for r in mine),
+            "add_to_carts": sum(r.event_type == "add_to_cart" for r in mine),
+            "purchases": len(bought),
+            "units": sum(r.quantity or 0 for r in bought),
+            "revenue": sum(r.total_amount or 0.0 for r in bought),
+            "viewing_sessions": viewing,
+            "buying_sessions": buying,
+            "conversion": buying / viewing if viewing else None,
+        }
+    body = _get(client, "/metrics/brands", **span, sort="views", limit=1000)
+    assert "enriched_product_events" in body["meta"]["source"]
+    ranked = sorted(brands, key=lambda b: (-brands[b]["views"], b))
+    assert [p["brand"] for p in body["data"]] == ranked
+    for point in body["data"]:
+        want_row = brands[point["brand"]]
+        for name, value in want_row.items():
+            assert _close(point[name], value), (point, name, value)
+
+
+def _regions(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
+    start, end = _ms(span["from"]), _ms(span["to"])
+    bought = [
+        r
+        for r in want.enriched_product_events
+        if r.event_type == "purchase" and start <= to_epoch_millis(r.event_timestamp) < end
+    ]
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in bought:
+        groups[(r.customer_country, r.customer_state)].append(r)
+    body = _get(client, "/metrics/customers/regions", **span, sort="customers", limit=1000)
+    assert body["complete"] is True
+    got = {(p["country"], p["state"]): p for p in body["data"]}
+    assert got.keys() == groups.keys()
+    if any(r.user_id.startswith("u-mover-") for r in bought):  # traffic_dimensions() was sent
+        assert {("ZZ", "ZZ-AN"), ("ZZ", "ZZ-BE")} <= got.keys()  # the customer who moved, in both
+    for key, group in groups.items():
+        assert got[key]["customers"] == len({r.user_id for r in group}), key
+        assert got[key]["orders"] == len({r.order_id for r in group}), key
+        assert _close(got[key]["revenue"], sum(r.total_amount or 0.0 for r in group)), key
+    customers = [p["customers"] for p in body["data"]]
+    assert customers == sorted(customers, reverse=True)
 
 
 def _retention(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import orjson
@@ -15,10 +15,12 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from core.datasets import DATASETS
+from core.dimensions import CustomerInfo, ProductInfo
 from core.events import to_epoch_millis
 from core.metrics import ActiveUsersSliding, MetricRow, ReferrerWindow, UserDay, Visit
 from core.settings import Settings
 from event_generator.behaviour import EventStream
+from event_generator.dimensions import kafka_record, snapshot
 from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
 from flink_jobs.pipeline import Topics, submit_pipeline
@@ -26,7 +28,7 @@ from flink_jobs.runner import FlinkRest
 from provisioning import pinot_tables
 from query import pinot as q
 from tests.integration.builders import consume, new_topic, unique
-from tests.support.oracle import Expected, RawRecord
+from tests.support.oracle import Dimensions, Expected, RawRecord, expected
 from tests.support.polling import poll_until
 from tests.vectors import referrer_vectors
 
@@ -129,9 +131,12 @@ def _odd_referrers(template: dict[str, object]) -> list[bytes]:
     ]
 
 
-def traffic(start: datetime, count: int, seed: int = 11) -> list[Outgoing]:
+TRAFFIC_SEED, TRAFFIC_RATE = 11, 50.0
+
+
+def traffic(start: datetime, count: int, seed: int = TRAFFIC_SEED) -> list[Outgoing]:
     """Generator events with out-of-order, late, duplicate and malformed shares, plus crafted rejects."""
-    stream = EventStream(seed, start=start, rate=50.0, users=300, products=60)
+    stream = EventStream(seed, start=start, rate=TRAFFIC_RATE, users=300, products=60)
     shares = FaultShares(out_of_order=0.03, late=0.02, duplicate=0.03, malformed=0.02)
     outgoing = list(apply_faults(islice(stream, count), shares, seed=seed))
     template = orjson.loads(
@@ -223,6 +228,66 @@ def visit_edges(now: datetime) -> list[Outgoing]:
     return out
 
 
+def send_dimensions(settings: Settings, where: Topics, dims: Dimensions) -> None:
+    """The dimension versions to the job's dimension topics, in order (keyed by id, as the generator)."""
+    producer = make_producer(settings)
+    try:
+        rows: list[tuple[str, ProductInfo | CustomerInfo]] = [
+            *((where.dim_products, p) for p in dims.products),
+            *((where.dim_customers, c) for c in dims.customers),
+        ]
+        for topic, row in rows:
+            key, value = kafka_record(row)
+            producer.send(topic, key=key, value=value).get(timeout=30)
+    finally:
+        producer.close()
+
+
+def traffic_dimensions(start: datetime, mover_moves: datetime) -> tuple[Dimensions, list[Outgoing]]:
+    """The catalogue and customers of `traffic(start, ...)`'s world as of an hour before it, plus a
+    customer who moves at `mover_moves`; and that customer's two purchases, 10 s before and after the
+    move, to send after everything else (so neither is late). Served: the first under the old state,
+    the second under the new one."""
+    stream = EventStream(TRAFFIC_SEED, start=start, rate=TRAFFIC_RATE, users=300, products=60)
+    products, customers = snapshot(stream.catalog, stream.users, start - timedelta(hours=1))
+    at = to_epoch_millis(mover_moves)
+    mover = f"u-mover-{at}"
+    before = CustomerInfo(
+        user_id=mover,
+        state="ZZ-AN",
+        country="ZZ",
+        signup_time=start - timedelta(days=3),
+        updated_at=start - timedelta(hours=1),
+    )
+    after = before.model_copy(update={"state": "ZZ-BE", "updated_at": mover_moves})
+    product = stream.catalog[0]
+    purchases = [
+        orjson.dumps(
+            {
+                "event_id": f"e-mover-{at}-{i}",
+                "event_type": "purchase",
+                "event_timestamp": at + offset,
+                "user_id": mover,
+                "session_id": f"s-mover-{at}",
+                "device_type": "desktop",
+                "os": "Linux",
+                "browser": "Firefox",
+                "location": "Nowhere, ZZ",
+                "product_id": product.product_id,
+                "product_name": product.name,
+                "product_category": product.category,
+                "price": product.price,
+                "quantity": 1,
+                "order_id": f"o-mover-{at}-{i}",
+                "total_amount": product.price,
+            }
+        )
+        for i, offset in enumerate((-10_000, 10_000))
+    ]
+    sent = [Outgoing(f"s-mover-{at}".encode(), value, Fault.NONE) for value in purchases]
+    return Dimensions(products, [*customers, before, after]), sent
+
+
 def send_all(
     settings: Settings, topic: str, outgoing: list[Outgoing], rate: float, refused_ok: bool = False
 ) -> int:
@@ -252,6 +317,44 @@ def raw_records(settings: Settings, topic: str) -> list[RawRecord]:
             records.extend(RawRecord(m.partition, m.offset, m.timestamp, m.value) for m in batch)
     consumer.close()
     return records
+
+
+def settled_records(settings: Settings, topic: str) -> list[RawRecord]:
+    """Moves the watermark past every accepted event of the raw `topic`, then returns the whole topic.
+
+    It sends one page view to each partition, `watermark_delay_s` + 1 s after the newest accepted
+    event time. A batch test needs it: the enrichment's temporal join emits an event only once the
+    watermark passes it, and when every partition goes idle at once the source never advances the
+    watermark from the last records alone (docs/pipeline.md, "Enrichment"). Steady traffic does
+    the same in production. The page views are ordinary events, in the topic, so the oracle counts them.
+    """
+    accepted = expected(raw_records(settings, topic), settings).accepted
+    newest = max(
+        (to_epoch_millis(e.event_timestamp) for e in accepted), default=to_epoch_millis(datetime.now(UTC))
+    )
+    at = newest + (settings.watermark_delay_s + 1) * 1000
+    producer = make_producer(settings)
+    try:
+        for partition in sorted(producer.partitions_for(topic)):
+            tick = {
+                "event_id": f"e-tick-{at}-{partition}",
+                "event_type": "page_view",
+                "event_timestamp": at,
+                "user_id": "u-clock",
+                "session_id": f"s-tick-{at}-{partition}",
+                "device_type": "desktop",
+                "os": "Linux",
+                "browser": "Firefox",
+                "location": "Greenwich, GB",
+                "page_url": "/",
+                "time_spent": 1.0,
+            }
+            producer.send(topic, value=orjson.dumps(tick), partition=partition, timestamp_ms=at).get(
+                timeout=30
+            )
+    finally:
+        producer.close()
+    return raw_records(settings, topic)
 
 
 def injected_late(sent: list[Outgoing], want: Expected) -> set[str]:
@@ -373,6 +476,28 @@ def assert_pinot_serves(
                 assert len(crafted) == 2, (
                     crafted
                 )  # the visit a late event joined, the one it moved the start of
+        wanted = {
+            r.event_id: (r.brand, r.customer_state, r.customer_country) for r in want.enriched_product_events
+        }
+
+        def served() -> dict[str, tuple[str, str, str]]:
+            rows = pinot.rows(
+                "SELECT event_id, brand, customer_state, customer_country"
+                f" FROM {tables['enriched_product_events']} LIMIT 100000"
+            )
+            return {r["event_id"]: (r["brand"], r["customer_state"], r["customer_country"]) for r in rows}
+
+        try:
+            poll_until(served, lambda got: got == wanted, timeout_s=120, what="the oracle's enrichment")
+        except AssertionError:
+            got = served()
+            differ = [(k, got[k], wanted[k]) for k in got.keys() & wanted.keys() if got[k] != wanted[k]]
+            raise AssertionError(
+                f"enrichment differs: {len(got.keys() - wanted.keys())} only served, "
+                f"{len(wanted.keys() - got.keys())} only in the oracle "
+                f"(e.g. {sorted(wanted.keys() - got.keys())[:3]}), {len(differ)} different "
+                f"(event, served, oracle), e.g. {differ[:5]}"
+            ) from None
         products = poll_until(
             lambda: q.product_metrics(pinot, *far, table=tables["product_metrics"]),
             lambda got: same_rows(got, want.product_metrics),  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from core.metrics import SessionSummary
 from core.settings import Settings
 from query.analytics import Tables
 from tests.integration.builders import api_server
-from tests.integration.e2e import assert_pinot_serves, raw_records, running_pipeline, send_all, traffic
+from tests.integration.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
 from tests.support.oracle import Expected, expected
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ def served(settings: Settings) -> Iterator[Served]:
         start = datetime.now(UTC) - timedelta(seconds=150)
         sent = traffic(start, count=4000, seed=23)
         send_all(settings, pipeline.topics.raw_events, sent, rate=1500)
-        want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings)
         assert_pinot_serves(settings, pipeline.tables, want)  # waits until Pinot holds all of it
         times = [to_epoch_millis(e.event_timestamp) for e in want.accepted] + list(want.arrival_ms.values())
         lo, hi = min(times) - min(times) % HOUR, max(times) - max(times) % HOUR + HOUR

@@ -34,7 +34,7 @@ from query.analytics import Tables
 from stack.browser import PHONE, chromium, wait_ready
 from tests.integration.api_checks import oracle_totals, whole_hours
 from tests.integration.builders import api_server, free_port
-from tests.integration.e2e import assert_pinot_serves, raw_records, running_pipeline, send_all, traffic
+from tests.integration.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
 from tests.support.oracle import Expected, expected
 from tests.support.polling import poll_until
 from toolchain.versions import REPO_ROOT
@@ -90,7 +90,7 @@ def board(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with running_pipeline(settings, "dash") as pipeline:
         sent = traffic(datetime.now(UTC) - timedelta(seconds=150), count=3000, seed=31)
         send_all(settings, pipeline.topics.raw_events, sent, rate=1500)
-        want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings)
         assert_pinot_serves(settings, pipeline.tables, want)  # waits until Pinot holds all of it
         api_settings = settings.model_copy(update={"api_live_interval_s": 1.0})
         with api_server(create_app(api_settings, Tables(**pipeline.tables))) as url:

@@ -25,6 +25,7 @@ from tests.integration.e2e import (
     raw_records,
     running_pipeline,
     send_all,
+    settled_records,
 )
 from tests.support.oracle import expected
 
@@ -46,6 +47,7 @@ def test_history_counts_in_its_own_minutes_and_sessions(settings: Settings) -> N
         assert {e.event_id for e in want.accepted} == {e.event_id for e in events}
         assert want.active_users
         assert all(r.window_start < start + timedelta(minutes=1) for r in want.active_users)
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings)
         assert_pinot_serves(settings, pipeline.tables, want)
         assert_topics_exactly_once(settings, pipeline.topics, want)
 
@@ -143,5 +145,6 @@ def test_events_of_the_reference_producer_are_all_accepted(settings: Settings) -
         want = expected(records, settings)
         assert not want.dead_letters
         assert {e.event_id for e in want.accepted} == {e["event_id"] for e in events}
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings)
         assert_pinot_serves(settings, pipeline.tables, want)
         assert_topics_exactly_once(settings, pipeline.topics, want)

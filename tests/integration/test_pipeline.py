@@ -26,10 +26,12 @@ from tests.integration.e2e import (
     assert_topics_exactly_once,
     injected_late,
     midnight_visits,
-    raw_records,
     running_pipeline,
     send_all,
+    send_dimensions,
+    settled_records,
     traffic,
+    traffic_dimensions,
     visit_edges,
 )
 from tests.support.oracle import expected
@@ -59,9 +61,15 @@ def test_served_numbers_equal_an_independent_computation(settings: Settings) -> 
     )
     with running_pipeline(settings, "e2e") as pipeline:
         start = now - timedelta(seconds=150)  # event time behind the record timestamps
-        sent = [*traffic(start, count=6000), *midnight_visits(midnight), *visit_edges(now)]
+        dims, movers = traffic_dimensions(start, mover_moves=now - timedelta(seconds=25))
+        send_dimensions(settings, pipeline.topics, dims)
+        sent = [*traffic(start, count=6000), *midnight_visits(midnight), *visit_edges(now), *movers]
         send_all(settings, pipeline.topics.raw_events, sent, rate=1500)
-        want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings, dims)
+        # the oracle itself: the mover's purchases fall under the state before and after the move
+        moved = [r.customer_state for r in want.enriched_product_events if r.user_id.startswith("u-mover-")]
+        assert moved == ["ZZ-AN", "ZZ-BE"]
+        assert {r.brand for r in want.enriched_product_events} >= {"unknown", "Voltrix"}
         assert len(want.dead_letters) >= len(CRAFTED_REJECTS) + 5  # crafted + generator's malformed
         assert len(want.accepted) > 5000
         # Late events count in their minute and are flagged; the oracle flags the injected ones too.

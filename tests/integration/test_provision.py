@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from api.schemas import (
     ActiveUsersSeries,
+    BrandRanking,
     DayToDateSeries,
     DeadLetterPage,
     Funnel,
@@ -26,6 +27,7 @@ from api.schemas import (
     QualitySeries,
     Readiness,
     ReferrerRanking,
+    RegionRanking,
     Retention,
     RevenueSeries,
     SessionPage,
@@ -146,6 +148,8 @@ SHAPES: dict[str, type[BaseModel]] = {
     "/metrics/day-to-date": DayToDateSeries,
     "/metrics/visits": VisitsSeries,
     "/metrics/retention": Retention,
+    "/metrics/brands": BrandRanking,
+    "/metrics/customers/regions": RegionRanking,
     "/metrics/products": ProductRanking,
     "/metrics/products/": ProductSeries,
     "/metrics/sessions": SessionPage,

@@ -35,9 +35,9 @@ from tests.integration.e2e import (
     RunningPipeline,
     assert_pinot_serves,
     assert_topics_exactly_once,
-    raw_records,
     running_pipeline,
     send_all,
+    settled_records,
     traffic,
 )
 from tests.support.oracle import expected
@@ -148,7 +148,7 @@ def test_kill_9_heals_with_no_command_and_loses_and_doubles_nothing(
         if process != "kafka":
             assert refused == 0, f"{refused} records refused while {process} was down"
 
-        want = expected(raw_records(settings, pipeline.topics.raw_events), settings)
+        want = expected(settled_records(settings, pipeline.topics.raw_events), settings)
         assert len(want.accepted) > 5000
         assert_pinot_serves(settings, pipeline.tables, want)
         assert_topics_exactly_once(settings, pipeline.topics, want)

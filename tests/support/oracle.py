@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from core.business_day import business_day
 from core.contract import check, event_from
+from core.dimensions import UNKNOWN, CustomerInfo, ProductInfo
 from core.events import AddToCart, BaseEvent, PageView, ProductView, Purchase, to_epoch_millis
 from core.metrics import (
     ActiveUsersMinute,
     ActiveUsersSliding,
+    EnrichedProductEvent,
     ProductMinute,
     ReferrerWindow,
     SessionSummary,
@@ -26,6 +29,8 @@ from core.metrics import (
 )
 from core.referrers import referrer_host
 from core.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,19 @@ class Expected:
     sessions: list[SessionSummary] = field(default_factory=list)
     user_days: list[UserDay] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+    enriched_product_events: list[EnrichedProductEvent] = field(default_factory=list)
     """the live visits (superseded: false)"""
 
 
-def expected(records: list[RawRecord], settings: Settings) -> Expected:
+@dataclass(frozen=True)
+class Dimensions:
+    """The dimension versions sent to the job's dimension topics, in the order they were sent."""
+
+    products: list[ProductInfo] = field(default_factory=list)
+    customers: list[CustomerInfo] = field(default_factory=list)
+
+
+def expected(records: list[RawRecord], settings: Settings, dimensions: Dimensions | None = None) -> Expected:
     out = Expected()
     seen: set[str] = set()
     newest: dict[int, int] = {}  # partition -> newest valid event time read so far
@@ -90,6 +104,7 @@ def expected(records: list[RawRecord], settings: Settings) -> Expected:
     out.sessions = _sessions(out.accepted)
     out.user_days = _user_days(out.accepted, settings.business_time_zone)
     out.visits = _visits(out.accepted)
+    out.enriched_product_events = _enriched(out.accepted, dimensions or Dimensions())
     return out
 
 
@@ -201,6 +216,50 @@ def _visits(events: list[BaseEvent]) -> list[Visit]:
                 }
             )
             for v in visits
+        )
+    return rows
+
+
+def _valid_at(versions: list[tuple[int, T]], at: int) -> T | None:
+    """The version valid at `at`: the newest from at or before it; of two from the same instant, the
+    one sent last (`versions` in the order sent)."""
+    valid = [(t, i) for i, (t, _) in enumerate(versions) if t <= at]
+    return versions[max(valid)[1]][1] if valid else None
+
+
+def _enriched(events: list[BaseEvent], dims: Dimensions) -> list[EnrichedProductEvent]:
+    """Each product event with its product's brand and its customer's state and country as of its event
+    time (core/dimensions.py); UNKNOWN without a version then."""
+    products: dict[str, list[tuple[int, ProductInfo]]] = defaultdict(list)
+    for p in dims.products:
+        products[p.product_id].append((to_epoch_millis(p.updated_at), p))
+    customers: dict[str, list[tuple[int, CustomerInfo]]] = defaultdict(list)
+    for c in dims.customers:
+        customers[c.user_id].append((to_epoch_millis(c.updated_at), c))
+    rows = []
+    for e in events:
+        if not isinstance(e, ProductView | AddToCart | Purchase):
+            continue
+        at = to_epoch_millis(e.event_timestamp)
+        product = _valid_at(products[e.product_id], at)
+        customer = _valid_at(customers[e.user_id], at)
+        rows.append(
+            EnrichedProductEvent.model_validate(
+                {
+                    "event_id": e.event_id,
+                    "event_type": e.event_type,
+                    "event_timestamp": at,
+                    "user_id": e.user_id,
+                    "session_id": e.session_id,
+                    "product_id": e.product_id,
+                    "order_id": e.order_id if isinstance(e, Purchase) else None,
+                    "quantity": e.quantity if isinstance(e, AddToCart | Purchase) else None,
+                    "total_amount": e.total_amount if isinstance(e, Purchase) else None,
+                    "brand": product.brand if product else UNKNOWN,
+                    "customer_state": customer.state if customer else UNKNOWN,
+                    "customer_country": customer.country if customer else UNKNOWN,
+                }
+            )
         )
     return rows
 

@@ -41,6 +41,8 @@ def test_every_api_route_has_a_curl_example() -> None:
         "/metrics/day-to-date",
         "/metrics/visits",
         "/metrics/retention",
+        "/metrics/brands",
+        "/metrics/customers/regions",
         "/metrics/products",
         "/metrics/sessions",
         "/metrics/revenue",

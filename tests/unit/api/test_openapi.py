@@ -40,6 +40,8 @@ METRIC_ROUTES = [
     "/metrics/day-to-date",
     "/metrics/visits",
     "/metrics/retention",
+    "/metrics/brands",
+    "/metrics/customers/regions",
     "/metrics/customers/order-frequency",
     "/metrics/dimensions",
 ]

@@ -674,6 +674,97 @@ def test_retention_groups_users_by_the_week_of_their_first_event(client: TestCli
     assert client.get("/metrics/retention", params={"period": "month"}).status_code == 422
 
 
+def test_brands_rank_with_conversion_from_viewing_and_buying_sessions(
+    client: TestClient, fake: FakePinot
+) -> None:
+    totals = [
+        {
+            "brand": "Voltrix",
+            "views": 10.0,
+            "add_to_carts": 3.0,
+            "purchases": 2.0,
+            "units": 3.0,
+            "revenue": 90.0,
+        },
+        {
+            "brand": "unknown",
+            "views": 0.0,
+            "add_to_carts": 0.0,
+            "purchases": 1.0,
+            "units": 1.0,
+            "revenue": 5.0,
+        },
+        {
+            "brand": "Kestrel",
+            "views": 4.0,
+            "add_to_carts": 1.0,
+            "purchases": 1.0,
+            "units": 1.0,
+            "revenue": 20.0,
+        },
+    ]
+    sessions = {
+        "product_view": {"Voltrix": 8.0, "Kestrel": 2.0},
+        "purchase": {"Voltrix": 2.0, "Kestrel": 1.0},
+    }
+
+    def answer(sql: str) -> Rows:
+        if "DISTINCTCOUNT(session_id)" in sql:
+            kind = "purchase" if "event_type = 'purchase'" in sql else "product_view"
+            return [{"brand": b, "n": n} for b, n in sessions[kind].items()]
+        return totals if "FROM enriched_product_events" in sql else []
+
+    fake.answer = answer
+    body = ok(client, "/metrics/brands", sort="conversion")
+    assert [(b["brand"], b["conversion"]) for b in body["data"]] == [
+        ("Kestrel", 0.5),
+        ("Voltrix", 0.25),
+        ("unknown", None),  # no viewing session: no conversion, ranked last
+    ]
+    assert body["data"][1] | {"rank": 0} == {
+        "rank": 0,
+        "brand": "Voltrix",
+        "views": 10,
+        "add_to_carts": 3,
+        "purchases": 2,
+        "units": 3,
+        "revenue": 90.0,
+        "viewing_sessions": 8,
+        "buying_sessions": 2,
+        "conversion": 0.25,
+    }
+    assert client.get("/metrics/brands", params={"sort": "brand"}).status_code == 422
+
+
+def test_regions_rank_the_states_customers_lived_in_when_they_bought(
+    client: TestClient, fake: FakePinot
+) -> None:
+    rows = [
+        {
+            "customer_country": "FR",
+            "customer_state": "FR-AN",
+            "customers": 2.0,
+            "orders": 3.0,
+            "revenue": 50.0,
+        },
+        {
+            "customer_country": "unknown",
+            "customer_state": "unknown",
+            "customers": 1.0,
+            "orders": 1.0,
+            "revenue": 70.0,
+        },
+    ]
+    fake.answer = lambda sql: rows if "FROM enriched_product_events" in sql else []
+    body = ok(client, "/metrics/customers/regions", sort="customers", limit=1)
+    assert body["complete"] is True
+    assert body["data"] == [
+        {"rank": 1, "country": "FR", "state": "FR-AN", "customers": 2, "orders": 3, "revenue": 50.0}
+    ]
+    (sql,) = fake.queries("FROM enriched_product_events")
+    assert "WHERE event_type = 'purchase'" in sql
+
+
 # Traffic sources ----------------------------------------------------------------------------------
 
 
@@ -763,6 +854,8 @@ def test_landing_pages_rank_the_sessions_that_began_in_the_range(client: TestCli
         ("/metrics/landing-pages", {}, "session_metrics"),
         ("/metrics/visits", {}, "visits"),
         ("/metrics/retention", {}, "user_days"),
+        ("/metrics/brands", {}, "enriched_product_events"),
+        ("/metrics/customers/regions", {}, "enriched_product_events"),
     ],
 )
 def test_meta_source_names_the_table_the_numbers_came_from(

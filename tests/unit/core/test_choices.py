@@ -50,7 +50,8 @@ def test_the_dashboards_menus_offer_exactly_the_choices() -> None:
 def test_the_jobs_topics_and_the_apis_tables_name_every_dataset() -> None:
     names = sorted(d.name for d in DATASETS)
     assert sorted(f.name for f in fields(Tables)) == names, "add the dataset to query.analytics.Tables"
-    assert sorted(f.name for f in fields(Topics)) == sorted([*names, "raw_events"]), (
+    inputs = ["raw_events", "dim_products", "dim_customers"]
+    assert sorted(f.name for f in fields(Topics)) == sorted([*names, *inputs]), (
         "add the dataset to flink_jobs.pipeline.Topics"
     )
     assert all(Topics().for_dataset(d) == d.topic for d in DATASETS)
