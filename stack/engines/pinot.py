@@ -11,7 +11,7 @@ import socket
 import httpx
 
 from stack.engines.base import Engine, Probe
-from stack.process import ProcessSpec
+from stack.process import ProcessSpec, Supervisor
 from toolchain import paths
 
 # From Pinot's own launcher: what Java 17 needs opened for Pinot's off-heap and Netty code.
@@ -133,10 +133,40 @@ class Pinot(Engine):
                 instances = client.get(f"{s.pinot_controller_url}/instances").json().get("instances", [])
             except (httpx.HTTPError, ValueError):
                 return Probe(False, "controller did not list instances")
-        missing = [kind for kind in ("Broker_", "Server_") if not any(i.startswith(kind) for i in instances)]
+        missing = sorted(set(self.own_instances()) - set(instances))
         if missing:
             return Probe(False, f"instances not registered yet: {missing}")
         return Probe(True, f"controller, broker, server healthy; {len(instances)} instances")
+
+    def own_instances(self) -> list[str]:
+        """The Helix instance names this stack's Pinot registers (role, host, port)."""
+        s = self.settings
+        return [
+            f"Controller_{INSTANCE_HOST}_{s.port(s.pinot_controller_port)}",
+            f"Broker_{INSTANCE_HOST}_{s.port(s.pinot_broker_port)}",
+            f"Server_{INSTANCE_HOST}_{s.port(s.pinot_server_netty_port)}",
+        ]
+
+    def start(self, supervisor: Supervisor) -> Probe:
+        probe = super().start(supervisor)
+        forgot, kept = self.forget_stale_instances()
+        notes = [f"forgot stale instances {forgot}"] if forgot else []
+        if kept:  # Pinot refuses to drop an instance that tables still name (HTTP 409)
+            notes.append(f"stale instances {kept} still hold segments: rebalance those tables")
+        return Probe(probe.ready, "; ".join([probe.detail, *notes]))
+
+    def forget_stale_instances(self) -> tuple[list[str], list[str]]:
+        """Drop the instances the cluster remembers from a run on other ports (ZooKeeper keeps them in
+        the run directory). Helix still assigns new tables' segments to such a dead, enabled server, so
+        a table would silently consume only some of its partitions. Only instances that are neither
+        ours nor live go. Returns (dropped, refused)."""
+        s = self.settings
+        with httpx.Client(base_url=s.pinot_controller_url, timeout=10.0) as client:
+            known = client.get("/instances").json().get("instances", [])
+            live = client.get("/zk/ls", params={"path": f"/{s.pinot_cluster}/LIVEINSTANCES"}).json()
+            stale = [i for i in known if i not in self.own_instances() and i not in live]
+            refused = [name for name in stale if client.delete(f"/instances/{name}").status_code >= 400]
+        return [name for name in stale if name not in refused], refused
 
     def urls(self) -> dict[str, str]:
         return {

@@ -1,9 +1,12 @@
 import time
+from pathlib import Path
 
+import httpx
 import pinotdb
 
 from core.settings import Settings
 from provisioning import pinot_tables
+from stack.engines.pinot import Pinot
 from tests.integration.builders import json_producer, new_topic, produce, unique
 from tests.support.polling import poll_until
 
@@ -68,3 +71,40 @@ def test_realtime_table_from_pinot_folder_ingests_committed_records_only(setting
         assert (count, total) == (expected_count, expected_sum), "aborted records must not be ingested"
     finally:
         pinot_tables.drop(table, settings)
+
+
+def _segment_hosts(settings: Settings, table: str) -> set[str]:
+    ideal = httpx.get(f"{settings.pinot_controller_url}/tables/{table}/idealstate").json()["REALTIME"]
+    return {host for replicas in ideal.values() for host in replicas}
+
+
+def test_a_dead_instance_from_other_ports_gets_segments_until_the_stack_forgets_it(
+    settings: Settings,
+) -> None:
+    """A run directory reused with other ports leaves the old instances in ZooKeeper: Helix assigns new
+    tables' consuming segments to a dead, enabled server, and those partitions are never read. Starting
+    Pinot forgets them (stack/engines/pinot.py); one still named by a table is reported, not dropped."""
+    stale = "Server_localhost_1"
+    r = httpx.post(
+        f"{settings.pinot_controller_url}/instances",
+        json={"host": "localhost", "port": "1", "type": "SERVER", "tags": ["DefaultTenant_REALTIME"]},
+    )
+    assert r.status_code == 200, r.text
+    engine = Pinot(settings, java_home=Path("/unused"))
+    topic = new_topic(settings, "pinot_stale", partitions=3)
+    table = unique("stale")
+    pinot_tables.create(
+        pinot_tables.with_overrides(
+            pinot_tables.load("stack_probe"), settings, table_name=table, topic=topic
+        ),
+        settings,
+    )
+    try:
+        assert stale in _segment_hosts(settings, table)  # the trap: a partition nobody consumes
+        assert engine.forget_stale_instances() == ([], [stale])  # Pinot refuses: the table names it
+    finally:
+        pinot_tables.drop(table, settings)
+    assert engine.forget_stale_instances() == ([stale], [])
+    instances = httpx.get(f"{settings.pinot_controller_url}/instances").json()["instances"]
+    assert stale not in instances
+    assert set(engine.own_instances()) <= set(instances)
