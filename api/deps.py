@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from core.settings import Settings
 from query.analytics import Tables
 from query.pinot import Pinot, Queryable
+from query.serving import ServedTables
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,8 +25,9 @@ def get_pinot(request: Request) -> Pinot:
 
 
 def get_tables(request: Request) -> Tables:
-    tables: Tables = request.app.state.tables
-    return tables
+    """The tables this request answers from: read once, so a rebuild's switch never splits an answer."""
+    served: ServedTables = request.app.state.tables
+    return served.current()
 
 
 @dataclass(frozen=True)

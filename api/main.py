@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from api import errors
 from api.alerting import AlertEvaluator
 from api.auth import Keys, Scope, scoped
-from api.deps import Context
 from api.observability import ApiMetrics, PipelineCollector, RequestMetrics
 from api.routers import (
     access,
@@ -41,16 +40,23 @@ from api.routers import (
     summary,
     visits,
 )
+from core.generations import serving_path
 from core.settings import Settings, get_settings
 from query.analytics import Tables
 from query.cache import QueryCache
 from query.pinot import Pinot
+from query.serving import ServedTables
 
 
 def create_app(settings: Settings | None = None, tables: Tables | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = ApiMetrics()
-    served_tables = tables or Tables.named(settings.api_tables)  # fails fast on an unknown dataset
+    if tables is None and settings.api_tables:
+        tables = Tables.named(settings.api_tables)  # fails fast on an unknown dataset
+    # fixed tables, or those of the generation the serving record names (core/generations.py)
+    served_tables = (
+        ServedTables(fixed=tables) if tables else ServedTables(record=serving_path(settings.run_dir))
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +66,7 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         cache = QueryCache(ttl, on_lookup=metrics.cache_lookup) if ttl > 0 else None
         # one connection pool for all requests
         app.state.pinot = Pinot(settings, cache=cache, observe=metrics.pinot_query)
-        app.state.live = live.make_feeds(Context(app.state.pinot, app.state.tables, settings))
+        app.state.live = live.make_feeds(app.state.pinot, served_tables, settings)
         metrics.watch_live(app.state.live)
         metrics.registry.register(PipelineCollector(settings, app.state.pinot, app.state.tables))
         # the rules read through the same client and tables as the routes

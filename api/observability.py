@@ -35,6 +35,7 @@ from query import analytics
 from query import topics as kafka_topics
 from query.analytics import Tables
 from query.pinot import Queryable
+from query.serving import ServedTables
 from query.sql import identifier
 
 log = logging.getLogger("rta.api.metrics")
@@ -140,12 +141,12 @@ class PipelineCollector(Collector):
         self,
         settings: Settings,
         pinot: Queryable,
-        tables: Tables,
+        tables: Tables | ServedTables,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.pinot = pinot
-        self.tables = tables
+        self._tables = tables
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
@@ -233,6 +234,11 @@ class PipelineCollector(Collector):
     def _count(self, table: str, where: str = "") -> int:
         rows = self.pinot.rows(f"SELECT COUNT(*) AS n FROM {identifier(table)}{where}")
         return int(rows[0]["n"]) if rows else 0  # a table without assigned segments answers no row
+
+    @property
+    def tables(self) -> Tables:
+        """The tables served now (a rebuild switches them)."""
+        return self._tables.current() if isinstance(self._tables, ServedTables) else self._tables
 
     def _pinot(self) -> Iterator[Metric]:
         t = self.tables

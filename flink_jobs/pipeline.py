@@ -15,8 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import datasets, referrers, topics
-from core.datasets import JOB_NAME, Dataset, Mode
+from core.datasets import DATASETS, JOB_NAME, Dataset, Mode
 from core.dimensions import UNKNOWN
+from core.generations import Generation
 from core.metrics import Visit
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
@@ -80,6 +81,11 @@ class Topics:
 
     def for_dataset(self, dataset: Dataset) -> str:
         return str(getattr(self, dataset.name))
+
+    @classmethod
+    def for_generation(cls, generation: Generation) -> Topics:
+        """The product's topics with a generation's outputs (core/generations.py); inputs are shared."""
+        return cls(**{d.name: generation.topic(d.topic) for d in DATASETS})
 
 
 def interval(seconds: int) -> str:

@@ -129,6 +129,21 @@ def drop(name: str, settings: Settings) -> None:
             _check(r, f"dropping schema {name}")
 
 
+def consuming_offsets(name: str, settings: Settings) -> dict[int, int]:
+    """The next offset each partition's consuming segment of REALTIME table `name` will read, from the
+    controller (`GET /tables/{name}/consumingSegmentsInfo`, Pinot 0.11): the slowest replica's. A
+    partition without a consuming segment on a server yet is absent."""
+    with httpx.Client(base_url=settings.pinot_controller_url, timeout=30.0) as client:
+        r = client.get(f"/tables/{name}/consumingSegmentsInfo")
+        _check(r, f"reading the consuming segments of {name}")
+    per_replica: dict[int, list[int]] = {}
+    for replicas in r.json().get("_segmentToConsumingInfoMap", {}).values():
+        for replica in replicas:
+            for partition, offset in (replica.get("partitionToOffsetMap") or {}).items():
+                per_replica.setdefault(int(partition), []).append(int(offset))
+    return {partition: min(offsets) for partition, offsets in per_replica.items()}
+
+
 def _check(response: httpx.Response, action: str) -> None:
     if response.status_code >= 400:
         raise PinotTableError(f"{action} failed: HTTP {response.status_code}: {response.text[:500]}")

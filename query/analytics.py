@@ -50,6 +50,7 @@ from core.datasets import (
     USER_DAYS,
     VISITS,
 )
+from core.generations import Generation
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
 
@@ -106,6 +107,11 @@ class Tables:
         if empty:
             raise ValueError(f"api_tables: empty table name for {empty}")
         return cls(**overrides)
+
+    @classmethod
+    def for_generation(cls, generation: Generation) -> Tables:
+        """The tables of a generation of outputs (core/generations.py)."""
+        return cls(**{f.name: generation.table(getattr(cls, f.name)) for f in fields(cls)})
 
 
 def page(rows: Sequence[T], offset: int, limit: int) -> list[T]:

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from api import auth
-from core.datasets import JOB_NAME
 from core.settings import ApiKey, get_settings
 from provisioning.pinot_tables import PinotTableError
 from query import topics as kafka_topics
+from stack import backfill as backfill_module
 from stack import codegen, provision, recovery
 from stack.engines.base import EngineStartError
 from stack.manager import ENGINE_NAMES, EngineStatus, Stack
@@ -151,6 +151,42 @@ def provision_command(
 
 
 @app.command()
+def backfill(
+    keep_previous: Annotated[
+        bool, typer.Option(help="Keep the old generation's tables and topics (its job stops either way).")
+    ] = False,
+    allow_history_loss: Annotated[
+        bool,
+        typer.Option(help="Rebuild even though retention has deleted the raw topic's oldest records."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the new generation to catch up.", min=1)
+    ] = 7200.0,
+) -> None:
+    """Recompute every metric from the raw topic into a new generation beside the served one, then
+    switch the API to it at once (after a change to the job's SQL, or to rebuild: docs/pipeline.md)."""
+    started = time.monotonic()
+    try:
+        done = backfill_module.backfill(
+            get_settings(),
+            keep_previous=keep_previous,
+            allow_history_loss=allow_history_loss,
+            timeout_s=timeout,
+            progress=console.print,
+        )
+    except backfill_module.CleanupError as exc:
+        err.print(str(exc), style="yellow", markup=False)
+        raise typer.Exit(1) from exc
+    except (httpx.HTTPError, KafkaError, PinotTableError, backfill_module.BackfillError) as exc:
+        err.print(f"backfill failed: {exc}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"generation {done.generation.number} served (job {done.job_id}); "
+        f"{time.monotonic() - started:.0f} s in all"
+    )
+
+
+@app.command()
 def generate(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; list stale files and exit 1 if any.")
@@ -193,7 +229,10 @@ def status(engines: EngineOpt = None) -> None:
     supervised = _print_status(statuses, stack)
     flink = next((st for st in statuses if st.name == "flink"), None)
     if flink is not None and flink.ready:
-        _print_pipeline(JOB_NAME)
+        served = provision.serving(get_settings())
+        if served.number:
+            console.print(f"serving generation {served.number} (rebuilt by `rta backfill`)")
+        _print_pipeline(served.job_name)
     if not all(st.ready for st in statuses) or not supervised:
         raise typer.Exit(1)
 
@@ -255,7 +294,9 @@ def skip(
             help="Why, for its dead letter (default: the failure's cause, else 'set aside with rta skip')."
         ),
     ] = None,
-    job: Annotated[str, typer.Option(help="The job's name.")] = JOB_NAME,
+    job: Annotated[
+        str | None, typer.Option(help="The job's name (default: the one writing what the API serves).")
+    ] = None,
 ) -> None:
     """Dead-letter one raw record that stops the job, and resume the job past it from its newest
     checkpoint: nothing else is lost or doubled (docs/pipeline.md, "A record that stops the job")."""
@@ -264,6 +305,7 @@ def skip(
         err.print("[red]give both --partition and --offset, or neither (the newest failure's record)[/red]")
         raise typer.Exit(2)
     started = time.monotonic()
+    job = job or provision.serving(settings).job_name
     try:
         if partition is None or offset is None:
             current = recovery.current_job(settings, job)

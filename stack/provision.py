@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from core import topics
-from core.datasets import DATASETS, JOB_NAME, Dataset, Mode
+from core.datasets import DATASETS, Dataset, Mode
+from core.generations import Generation, read_serving, serving_path
 from core.settings import Settings
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from provisioning import pinot_tables
@@ -38,21 +39,36 @@ def topic_config(dataset: Dataset | None) -> dict[str, str]:
 DIMENSION_TOPICS = (topics.DIM_PRODUCTS, topics.DIM_CUSTOMERS)
 
 
-def ensure_topics(settings: Settings) -> list[str]:
-    """The job's inputs (raw events; dimensions, compacted: docs/pipeline.md "Enrichment") and outputs."""
+def serving(settings: Settings) -> Generation:
+    """The generation the API serves (core/generations.py); 0 on a stack never rebuilt."""
+    return read_serving(serving_path(settings.run_dir)).generation
+
+
+def ensure_topics(settings: Settings, generation: Generation | None = None) -> list[str]:
+    """The job's inputs (raw events; dimensions, compacted: docs/pipeline.md "Enrichment") and the
+    outputs of `generation` (default: the served one)."""
+    generation = serving(settings) if generation is None else generation
     ensure_topic(settings, topics.EVENTS, partitions=topics.PARTITIONS, config=topic_config(None))
     for name in DIMENSION_TOPICS:
         ensure_topic(settings, name, partitions=topics.PARTITIONS, config=DIMENSION_TOPIC_CONFIG)
     for d in DATASETS:
-        ensure_topic(settings, d.topic, partitions=topics.PARTITIONS, config=topic_config(d))
-    return [topics.EVENTS, *DIMENSION_TOPICS, *(d.topic for d in DATASETS)]
+        name = generation.topic(d.topic)
+        ensure_topic(settings, name, partitions=topics.PARTITIONS, config=topic_config(d))
+    return [topics.EVENTS, *DIMENSION_TOPICS, *(generation.topic(d.topic) for d in DATASETS)]
 
 
-def ensure_tables(settings: Settings) -> list[str]:
+def ensure_tables(settings: Settings, generation: Generation | None = None) -> list[str]:
+    """The Pinot tables of `generation` (default: the served one), each reading its own topic."""
+    generation = serving(settings) if generation is None else generation
     for d in DATASETS:
-        definition = pinot_tables.with_overrides(pinot_tables.load(d.name), settings)
+        definition = pinot_tables.with_overrides(
+            pinot_tables.load(d.name),
+            settings,
+            table_name=generation.table(d.name),
+            topic=generation.topic(d.topic),
+        )
         pinot_tables.create(definition, settings)
-    return [d.name for d in DATASETS]
+    return [generation.table(d.name) for d in DATASETS]
 
 
 def _job_record(settings: Settings, job_name: str) -> Path:
@@ -89,17 +105,18 @@ class PipelineState:
 
 
 def ensure_pipeline(
-    settings: Settings, job_name: str = JOB_NAME, fresh: bool = False, spec: JobSpec | None = None
+    settings: Settings, job_name: str | None = None, fresh: bool = False, spec: JobSpec | None = None
 ) -> PipelineState:
     """Leave the pipeline running: keep a running job, else resume the last one from its newest
     checkpoint, else start it where its consumer group's committed offsets say (the beginning of the
     raw topic for a new group). `fresh` skips the resume: a job whose SQL changed cannot use old state.
 
     The job runs as its record's spec says (topics, group, quarantined records: stack/recovery.py),
-    the product's spec for a new stack; `spec` (its job_name wins over `job_name`) replaces it."""
+    the product's spec for a new stack; `spec` (its job_name wins over `job_name`) replaces it. The
+    default job is the one writing the served generation (core/generations.py)."""
     from stack import recovery  # recovery builds on this module
 
-    job_name = spec.job_name if spec else job_name
+    job_name = spec.job_name if spec else (job_name or serving(settings).job_name)
     record = _job_record(settings, job_name)
     spec = spec or recovery.load_spec(settings, job_name)
     with FlinkRest(settings) as rest:
@@ -121,7 +138,7 @@ def ensure_pipeline(
         job_id = recovery.submit_spec(settings, spec, config)
     except Exception as exc:  # PyFlink raises Py4J/Table exceptions; keep the Java message, add a hint
         hint = (
-            " (if the job's SQL changed since that checkpoint, run `rta provision --fresh`)"
+            " (if the job's SQL changed since that checkpoint, run `rta backfill` to rebuild beside it)"
             if checkpoint
             else ""
         )
@@ -161,7 +178,7 @@ def _wait_running(settings: Settings, job_id: str, job_name: str, timeout_s: flo
     if final != "RUNNING":
         raise ProvisionError(
             f"{job_name} ({job_id}) is {final}; see its exceptions at {settings.flink_rest_url}"
-            " (after a change to the job's SQL, `rta provision --fresh` starts without the old state)"
+            " (after a change to the job's SQL, `rta backfill` rebuilds beside the served outputs)"
         )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from core.datasets import JOB_NAME
+from core.generations import Generation
 from core.settings import Settings
 from flink_jobs.pipeline import (
     Quarantined,
@@ -64,7 +65,11 @@ class JobSpec:
 
     @classmethod
     def product(cls, job_name: str = JOB_NAME) -> JobSpec:
-        """The product's job: default topics, its name as consumer group, nothing quarantined."""
+        """The product's job: its generation's topics (core/generations.py: a rebuild's job is named
+        `<JOB_NAME>-gN`), its name as consumer group, nothing quarantined."""
+        number = job_name.removeprefix(f"{JOB_NAME}-g")
+        if job_name != JOB_NAME and number != job_name and number.isdigit():
+            return cls(job_name, topics=Topics.for_generation(Generation(int(number))))
         return cls(job_name)
 
     def with_quarantined(self, record: Quarantined) -> JobSpec:
@@ -115,9 +120,10 @@ def read_record(settings: Settings, job_name: str) -> dict[str, Any] | None:
     return data
 
 
-def load_spec(settings: Settings, job_name: str = JOB_NAME) -> JobSpec:
+def load_spec(settings: Settings, job_name: str | None = None) -> JobSpec:
     """The spec saved in the job's record; the product's spec for a job without one (a new stack, or a
-    record written before specs were kept)."""
+    record written before specs were kept). Default: the job writing the served generation."""
+    job_name = job_name or provision.serving(settings).job_name
     data = read_record(settings, job_name)
     if data is None or not data.get("spec"):
         return JobSpec.product(job_name)
@@ -313,9 +319,10 @@ def failure(settings: Settings, job_id: str) -> JobFailure | None:
     return replace(found, ongoing=ongoing)
 
 
-def current_job(settings: Settings, job_name: str = JOB_NAME) -> tuple[str, str] | None:
+def current_job(settings: Settings, job_name: str | None = None) -> tuple[str, str] | None:
     """(job id, state) of the job named `job_name`: the active one, else the one its record names
-    if Flink still knows it; None when neither exists."""
+    if Flink still knows it; None when neither exists. Default: the job writing the served generation."""
+    job_name = job_name or provision.serving(settings).job_name
     with FlinkRest(settings) as rest:
         jobs = rest.jobs()
     for job in jobs:
@@ -333,7 +340,7 @@ def skip_command(failure: JobFailure, job_name: str = JOB_NAME) -> str | None:
     """The exact `rta skip` command that sets the failure's record aside (None: no record named)."""
     if failure.record is None:
         return None
-    job = f" --job {job_name}" if job_name != JOB_NAME else ""
+    job = f" --job {job_name}" if job_name != JOB_NAME else ""  # rta skip's default is the served job
     return f"rta skip --partition {failure.partition} --offset {failure.offset}{job}"
 
 

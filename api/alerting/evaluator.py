@@ -22,10 +22,10 @@ from api.alerting.store import AlertStore
 from api.alerting.webhook import Webhook
 from api.buckets import to_ms
 from api.schemas import Alert, AlertRule, Alerts, AlertStatus, WebhookState
-from core.datasets import JOB_NAME
 from core.settings import Settings
 from query.analytics import Tables
 from query.pinot import PinotError, Queryable
+from query.serving import ServedTables
 
 log = logging.getLogger("rta.api.alerts")
 STOP_WAIT_S = 5.0  # shutdown waits this long for a round in progress (threads are daemons after that)
@@ -40,8 +40,9 @@ class AlertEvaluator:
     tests call `evaluate(now)` and `webhook.drain()` directly.
 
     `pinot`/`tables`: what the metric routes query (app.state.pinot, app.state.tables). `job_name`: the
-    Flink job watched. `flink`, `webhook`: HTTP clients (tests pass their own transports; by default
-    one to `settings.flink_rest_url` and one with `alert_webhook_timeout_s`). `clock`: now, UTC-aware.
+    Flink job watched (None: the one writing the served generation). `flink`, `webhook`: HTTP clients
+    (tests pass their own transports; by default one to `settings.flink_rest_url` and one with
+    `alert_webhook_timeout_s`). `clock`: now, UTC-aware.
     State lives in `settings.run_dir / "alerts" / "state.json"` (api/alerting/store.py).
     """
 
@@ -49,8 +50,8 @@ class AlertEvaluator:
         self,
         settings: Settings,
         pinot: Queryable,
-        tables: Tables,
-        job_name: str = JOB_NAME,
+        tables: Tables | ServedTables,
+        job_name: str | None = None,
         *,
         flink: httpx.Client | None = None,
         webhook: httpx.Client | None = None,

@@ -17,10 +17,12 @@ import httpx
 
 from api.buckets import to_ms
 from api.common import closed_minute
+from core.generations import Generation
 from core.settings import Settings
 from query import analytics
 from query.analytics import Filters, Tables
 from query.pinot import Queryable
+from query.serving import ServedTables
 
 ENDED = frozenset({"FINISHED", "CANCELED", "FAILED"})
 NOT_SUBMITTED = "NOT_SUBMITTED"
@@ -84,18 +86,31 @@ class Reads:
     def __init__(
         self,
         pinot: Queryable,
-        tables: Tables,
+        tables: Tables | ServedTables,
         settings: Settings,
         flink: httpx.Client,
-        job_name: str,
+        job_name: str | None,
         job_changes: list[JobChange] | None = None,
     ) -> None:
         self.pinot = pinot
-        self.tables = tables
+        self._tables = tables
         self.settings = settings
         self.flink = flink
-        self.job_name = job_name
+        self._job_name = job_name
         self.job_changes = list(job_changes or [])
+
+    @property
+    def tables(self) -> Tables:
+        """The tables served now (a rebuild switches them)."""
+        return self._tables.current() if isinstance(self._tables, ServedTables) else self._tables
+
+    @property
+    def job_name(self) -> str:
+        """The job watched: the one given, else the one writing the served generation."""
+        if self._job_name is not None:
+            return self._job_name
+        generation = self._tables.generation if isinstance(self._tables, ServedTables) else None
+        return (generation or Generation(0)).job_name
 
     def arrivals(self, start: datetime, end: datetime) -> tuple[int, int]:
         """(accepted, dead-lettered) records that arrived in [start, end): one data-quality bucket."""

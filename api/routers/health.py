@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import version
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from api.deps import SettingsDep
 from api.schemas import Check, Health, Readiness
-from core.datasets import JOB_NAME
+from core.generations import Generation
 from core.settings import Settings
+from query.serving import ServedTables
 
 router = APIRouter(tags=["health"])
 
@@ -48,25 +51,31 @@ def _pinot(settings: Settings) -> Check:
     return Check(ok=r.status_code == 200, detail=f"broker /health: HTTP {r.status_code} {r.text[:80]}")
 
 
-def _flink(settings: Settings) -> Check:
+def _flink(settings: Settings, job_name: str) -> Check:
     try:
         r = httpx.get(f"{settings.flink_rest_url}/jobs/overview", timeout=3.0)
         r.raise_for_status()
     except httpx.HTTPError as exc:
         return Check(ok=False, detail=f"Flink at {settings.flink_rest_url} unreachable: {exc}")
-    states = [j["state"] for j in r.json()["jobs"] if j["name"] == JOB_NAME]
+    states = [j["state"] for j in r.json()["jobs"] if j["name"] == job_name]
     ok = "RUNNING" in states
     return Check(
-        ok=ok, detail=f"{JOB_NAME}: {'RUNNING' if ok else (states[-1] if states else 'not submitted')}"
+        ok=ok, detail=f"{job_name}: {'RUNNING' if ok else (states[-1] if states else 'not submitted')}"
     )
 
 
 @router.get(
     "/ready", responses={503: {"model": Readiness, "description": "an engine or the job is not ready"}}
 )
-def ready(settings: SettingsDep, response: Response) -> Readiness:
+def ready(settings: SettingsDep, request: Request, response: Response) -> Readiness:
     """Kafka, the Pinot broker and the Flink pipeline job are reachable and running (503 if not)."""
-    probes = {"kafka": _kafka, "pinot": _pinot, "flink": _flink}
+    served: ServedTables = request.app.state.tables
+    job_name = (served.generation or Generation(0)).job_name  # the job writing what is served
+    probes: dict[str, Callable[[Settings], Check]] = {
+        "kafka": _kafka,
+        "pinot": _pinot,
+        "flink": partial(_flink, job_name=job_name),
+    }
     with ThreadPoolExecutor(max_workers=len(probes)) as pool:
         futures = {name: pool.submit(probe, settings) for name, probe in probes.items()}
         checks = {name: f.result() for name, f in futures.items()}

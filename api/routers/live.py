@@ -14,9 +14,11 @@ from api.errors import UNAVAILABLE, ErrorBody, ErrorItem, Unavailable
 from api.live import Failure, LiveFeeds, TooManyFeeds
 from api.params import FiltersDep
 from api.schemas import LivePoint, LiveSnapshot
+from core.settings import Settings
 from query import analytics
 from query.analytics import Filters
-from query.pinot import PinotError
+from query.pinot import PinotError, Queryable
+from query.serving import ServedTables
 
 router = APIRouter(prefix="/metrics", tags=["live"])
 MINUTE_MS = 60_000
@@ -75,11 +77,14 @@ def snapshot(ctx: Context, filters: Filters, now: datetime) -> LiveSnapshot:
     )
 
 
-def make_feeds(ctx: Context) -> LiveFeeds[Filters, LiveSnapshot]:
+def make_feeds(
+    pinot: Queryable, served: ServedTables, settings: Settings
+) -> LiveFeeds[Filters, LiveSnapshot]:
+    """One feed per filter set; each snapshot reads the tables served at that moment."""
     return LiveFeeds(
-        lambda filters: snapshot(ctx, filters, datetime.now(UTC)),
-        interval_s=ctx.settings.api_live_interval_s,
-        max_feeds=ctx.settings.api_live_max_feeds,
+        lambda filters: snapshot(Context(pinot, served.current(), settings), filters, datetime.now(UTC)),
+        interval_s=settings.api_live_interval_s,
+        max_feeds=settings.api_live_max_feeds,
     )
 
 

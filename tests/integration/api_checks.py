@@ -631,7 +631,7 @@ def _previous_period(client: httpx.Client, want: Expected) -> None:
 def _live_snapshot(client: httpx.Client, want: Expected) -> None:
     """What /metrics/stream pushes (api.routers.live.snapshot), minute by minute, against the oracle."""
     state = client.app.state  # type: ignore[attr-defined]
-    ctx = Context(state.pinot, state.tables, state.settings)
+    ctx = Context(state.pinot, state.tables.current(), state.settings)
     newest = max(_time(e) for e in want.accepted)
     snap = snapshot(ctx, Filters(), datetime.fromtimestamp(newest / 1000, tz=UTC))
     closed = newest - state.settings.watermark_delay_s * 1000

@@ -145,6 +145,13 @@ def reset_product_pipeline(settings: Settings) -> None:
     finally:
         admin.close()
     recovery.record_path(settings, JOB_NAME).unlink(missing_ok=True)
+    # what a backfill built (generations 1.. and the serving record naming one): gone too
+    from core.generations import Generation, serving_path
+    from stack.backfill import remove_generation
+
+    for number in range(1, 4):
+        remove_generation(settings, Generation(number))
+    serving_path(settings.run_dir).unlink(missing_ok=True)
 
 
 def free_port() -> int:

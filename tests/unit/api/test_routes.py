@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from api.buckets import to_ms
 from api.deps import get_now, get_pinot
 from api.main import create_app
 from api.timerange import MAX_BUCKETS
+from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
 from query.pinot import PinotQueryFailed, PinotUnavailable
 from tests.unit.api.fake_pinot import FakePinot, Rows, bucket_of, time_bounds
@@ -877,3 +879,22 @@ def test_meta_source_names_the_table_the_numbers_came_from(
         for m in re.finditer(r"FROM (\w+)", sql)
     }
     assert read == {table}
+
+
+# Generations ---------------------------------------------------------------------------------------
+
+
+def test_a_rebuild_switches_the_tables_of_the_next_request(fake: FakePinot, tmp_path: Path) -> None:
+    settings = Settings(port_offset=31000, run_dir=tmp_path)
+    app = create_app(settings)
+    app.dependency_overrides[get_pinot] = lambda: fake
+    app.dependency_overrides[get_now] = lambda: NOW
+    with TestClient(app) as client:
+        assert ok(client, "/metrics/summary", **{"from": "-1h"})["meta"]["source"] == "events"
+        assert fake.queries("FROM events ")
+        assert not fake.queries("_g1")
+        write_serving(serving_path(tmp_path), Generation(1))
+        assert ok(client, "/metrics/summary", **{"from": "-1h"})["meta"]["source"] == "events_g1"
+        assert ok(client, "/metrics/products", **{"from": "-1h"})["meta"]["source"] == "product_metrics_g1"
+        after = fake.sent[fake.sent.index(fake.queries("_g1")[0]) :]
+        assert all("_g1" in q for q in after if " FROM " in q), after

@@ -1,0 +1,321 @@
+"""`rta backfill`: recompute every dataset from the raw topic into a new generation, then switch the API.
+
+The steps (core/generations.py says what a generation is):
+
+1. Leftovers of an earlier, unfinished backfill into the same generation are removed (its job, tables,
+   topics and consumer group), so every attempt starts from nothing.
+2. The new generation's topics and Pinot tables are created and its job is started as a new consumer
+   group of the raw topic: it reads everything the raw topic retains (7 days), with the served job's
+   quarantined records still set aside. The served generation goes on serving and ingesting meanwhile.
+3. Caught up means: the new job has committed (a checkpoint completed) every raw offset that existed
+   when it started, and Pinot has consumed every committed record of its output topics as of then.
+4. The serving record names the new generation (one atomic rename): from the next request on, the API
+   answers from it. Nothing is served twice or lost: each answer comes from one complete generation.
+5. The old job is cancelled and, unless kept, its tables, topics and consumer group are deleted.
+
+A rebuild after a change to the job's SQL is the same command: the new job runs the new plan from
+the beginning of the raw topic, without the repeats and the loss window of `rta provision --fresh`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import CoordinatorNotAvailableError, KafkaError
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from core import topics
+from core.datasets import DATASETS
+from core.generations import Generation, serving_path, write_serving
+from core.settings import Settings
+from flink_jobs.pipeline import Topics
+from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from provisioning import pinot_tables
+from stack import provision, recovery
+
+
+class BackfillError(RuntimeError):
+    pass
+
+
+class CleanupError(BackfillError):
+    """The switch happened, removing the old generation did not (the next backfill retries it)."""
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """What a backfill did: the generations before and after, the new job, and how long each step took (s)."""
+
+    previous: Generation
+    generation: Generation
+    job_id: str
+    job_caught_up_s: float
+    pinot_caught_up_s: float
+    previous_removed: bool
+
+
+def _say(_: str) -> None:
+    pass
+
+
+def backfill(
+    settings: Settings,
+    *,
+    keep_previous: bool = False,
+    allow_history_loss: bool = False,
+    timeout_s: float = 7200.0,
+    progress: Callable[[str], None] = _say,
+) -> Backfill:
+    """Rebuild every dataset into the next generation and serve it (module docstring).
+
+    Raises BackfillError when another backfill runs, when the raw topic no longer holds its first
+    records (retention) and `allow_history_loss` is off, or when the new job fails or does not catch
+    up within `timeout_s` (each wait); the served generation is untouched then and the new job is
+    cancelled. Raises CleanupError when only the removal of the old generation failed.
+    """
+    with _exclusive(settings):
+        previous = provision.serving(settings)
+        generation = previous.next()
+        lost = retention_losses(settings)
+        if lost and not allow_history_loss:
+            raise BackfillError(
+                f"the raw topic no longer holds its first {lost:,} records (kept 7 days): a rebuild would "
+                "not have them; `--allow-history-loss` rebuilds from what is left"
+            )
+        progress(f"serving generation {previous.number}; building generation {generation.number}")
+        for older in range(previous.number):  # an earlier backfill whose clean-up failed
+            if recovery.record_path(settings, Generation(older).job_name).exists():
+                remove_generation(settings, Generation(older))
+        remove_generation(settings, generation)
+        provision.ensure_topics(settings, generation)
+        provision.ensure_tables(settings, generation)
+        served_spec = recovery.load_spec(settings, previous.job_name)
+        spec = recovery.JobSpec(
+            generation.job_name,
+            topics=Topics.for_generation(generation),
+            quarantine=served_spec.quarantine,
+            extra_statements=served_spec.extra_statements,
+        )
+        if _committed(settings, spec.group_id):
+            raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
+        started = time.monotonic()
+        try:
+            job_id = recovery.submit_spec(settings, spec)
+        except Exception as exc:  # PyFlink raises Py4J/Table exceptions: keep the message
+            raise BackfillError(f"submitting {spec.job_name} failed: {exc}") from exc
+        recovery.save_record(settings, spec, job_id, None)
+        progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
+        try:
+            job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
+            progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
+            _pinot_catches_up(settings, generation, timeout_s)
+        except BaseException:
+            _cancel(settings, generation.job_name)  # a half-built generation is not left running
+            raise
+        pinot_s = time.monotonic() - started - job_s
+        write_serving(serving_path(settings.run_dir), generation)
+    progress(f"the API serves generation {generation.number} now")
+    try:
+        _cancel(settings, previous.job_name)
+        if keep_previous:
+            recovery.record_path(settings, previous.job_name).unlink(missing_ok=True)
+        else:
+            remove_generation(settings, previous)
+            progress(f"generation {previous.number} removed (job, tables, topics, consumer group)")
+    except Exception as exc:
+        raise CleanupError(
+            f"the API serves generation {generation.number}; removing generation {previous.number} failed "
+            f"({exc}); the next `rta backfill` removes it"
+        ) from exc
+    return Backfill(previous, generation, job_id, job_s, pinot_s, not keep_previous)
+
+
+@contextlib.contextmanager
+def _exclusive(settings: Settings) -> Iterator[None]:
+    """One backfill at a time per stack: a second would build the same generation and cancel the first."""
+    path = serving_path(settings.run_dir).with_name("backfill.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BackfillError("another `rta backfill` is running on this stack") from exc
+        yield
+
+
+def retention_losses(settings: Settings) -> int:
+    """How many of the raw topic's records retention has deleted (its partitions' start offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+        return sum(int(offset) for offset in consumer.beginning_offsets(parts).values())
+    finally:
+        consumer.close()
+
+
+def raw_end_offsets(settings: Settings) -> dict[int, int]:
+    """The raw topic's end offset per partition, now."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+        return {tp.partition: int(offset) for tp, offset in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+def committed_end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """A transactional topic's last stable offset per partition: everything before it is committed."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return {tp.partition: int(offset) for tp, offset in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+def _committed(settings: Settings, group: str) -> dict[int, int]:
+    """The raw topic offsets `group` committed, per partition ({} for a group without any)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {tp.partition: int(meta.offset) for tp, meta in committed.items() if tp.topic == topics.EVENTS}
+
+
+def reached(committed: dict[int, int], target: dict[int, int]) -> bool:
+    """Every partition of `target` committed at least that far."""
+    return all(committed.get(p, 0) >= offset for p, offset in target.items())
+
+
+def _job_catches_up(
+    settings: Settings,
+    group: str,
+    job_id: str,
+    served: Generation,
+    timeout_s: float,
+    progress: Callable[[str], None],
+) -> float:
+    """Wait until the new job has committed everything the raw topic held when it started, then until
+    it is as far as the served job (both go on with live traffic), then for one more completed
+    checkpoint: the sinks commit their transactions when a checkpoint completes, beside the source's
+    offset commit and in no fixed order. Returns the seconds it took."""
+    started = time.monotonic()
+
+    def running() -> bool:
+        with FlinkRest(settings) as rest:
+            state = rest.state(job_id)
+        if state in TERMINAL_STATES:
+            raise BackfillError(f"the backfill job {job_id} is {state}; its exceptions are in the Flink UI")
+        return True
+
+    def checkpoints() -> int:
+        with FlinkRest(settings) as rest:
+            return int(rest.checkpoints(job_id)["counts"]["completed"])
+
+    target = raw_end_offsets(settings)
+    _wait(
+        lambda: running() and reached(_committed(settings, group), target),
+        timeout_s,
+        "replaying the raw topic",
+    )
+    progress(f"replayed the {sum(target.values()):,} raw records there were; catching up with live traffic")
+    _wait(
+        lambda: running() and reached(_committed(settings, group), _committed(settings, served.job_name)),
+        timeout_s,
+        f"catching up with {served.job_name}",
+    )
+    done = checkpoints()
+    _wait(lambda: running() and checkpoints() > done, timeout_s, "one more checkpoint")
+    return time.monotonic() - started
+
+
+def _pinot_catches_up(settings: Settings, generation: Generation, timeout_s: float) -> None:
+    outputs = {generation.table(d.name): generation.topic(d.topic) for d in DATASETS}
+    ends = {table: committed_end_offsets(settings, topic) for table, topic in outputs.items()}
+    _wait(
+        lambda: all(consumed(pinot_tables.consuming_offsets(t, settings), end) for t, end in ends.items()),
+        timeout_s,
+        f"Pinot consuming the outputs of generation {generation.number}",
+    )
+
+
+def consumed(offsets: dict[int, int], ends: dict[int, int]) -> bool:
+    """Pinot's consuming segments have read up to `ends` (a topic's last stable offsets). The job writes
+    each topic from one sink writer, so one transaction marker at most follows a partition's last
+    record, and a consumer that has read every record may stop one short of the end."""
+    return all(end == 0 or offsets.get(p, 0) >= end - 1 for p, end in ends.items())
+
+
+TRANSIENT = (httpx.HTTPError, KafkaError, pinot_tables.PinotTableError)
+"""What a wait rides out: an engine slow to answer is not a reason to throw away an hour of replay."""
+
+
+def _wait(check: Callable[[], bool | None], timeout_s: float, what: str) -> None:
+    polling = Retrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_exponential(multiplier=0.5, max=5.0),
+        retry=retry_if_result(lambda done: not done) | retry_if_exception_type(TRANSIENT),
+    )
+    try:
+        polling(check)
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        why = f" (last error: {last})" if last else ""
+        raise BackfillError(
+            f"{what} did not finish within {timeout_s:.0f} s{why}; the served generation is unchanged"
+        ) from exc
+
+
+def _cancel(settings: Settings, job_name: str) -> None:
+    with FlinkRest(settings) as rest:
+        active = [
+            j["jid"] for j in rest.jobs() if j["name"] == job_name and j["state"] in provision.ACTIVE_STATES
+        ]
+        for job_id in active:
+            rest.cancel(job_id)
+    for job_id in active:
+        if provision.wait_for_state(settings, job_id, TERMINAL_STATES, 120) is None:
+            raise BackfillError(f"job {job_id} of {job_name} did not stop within 120 s of its cancel")
+
+
+def remove_generation(settings: Settings, generation: Generation) -> None:
+    """Cancel the generation's job and delete its Pinot tables (first: a table whose topic is gone
+    keeps the controller retrying), output topics, consumer group and job record. The raw and
+    dimension topics are inputs and stay."""
+    _cancel(settings, generation.job_name)
+    for d in DATASETS:
+        pinot_tables.drop(generation.table(d.name), settings)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
+    try:
+        existing = set(admin.list_topics())
+        doomed = [generation.topic(d.topic) for d in DATASETS if generation.topic(d.topic) in existing]
+        if doomed:
+            admin.delete_topics(doomed)
+            # Kafka deletes asynchronously: a topic created again before it is gone would vanish
+            _wait(lambda: not set(doomed) & set(admin.list_topics()), 120, f"deleting {doomed}")
+        try:
+            results = admin.delete_groups([generation.job_name])
+        except CoordinatorNotAvailableError:  # a new stack: no offsets topic yet, so no group either
+            results = []
+        failed = [(group, error) for group, error in results if error not in ("OK", "GroupIdNotFoundError")]
+        if failed:  # a group left with offsets would make the next job skip what they cover
+            raise BackfillError(f"deleting consumer group {generation.job_name} failed: {failed}")
+    finally:
+        admin.close()
+    recovery.record_path(settings, generation.job_name).unlink(missing_ok=True)
