@@ -309,11 +309,11 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
             admin.delete_topics(doomed)
             # Kafka deletes asynchronously: a topic created again before it is gone would vanish
             _wait(lambda: not set(doomed) & set(admin.list_topics()), 120, f"deleting {doomed}")
-        try:
-            results = admin.delete_groups([generation.job_name])
+        try:  # kafka-python 3.0 answers {group: "OK" | error class name}
+            results = dict(admin.delete_groups([generation.job_name]))
         except CoordinatorNotAvailableError:  # a new stack: no offsets topic yet, so no group either
-            results = []
-        failed = [(group, error) for group, error in results if error not in ("OK", "GroupIdNotFoundError")]
+            results = {}
+        failed = {g: error for g, error in results.items() if error not in ("OK", "GroupIdNotFoundError")}
         if failed:  # a group left with offsets would make the next job skip what they cover
             raise BackfillError(f"deleting consumer group {generation.job_name} failed: {failed}")
     finally:
