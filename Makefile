@@ -50,10 +50,12 @@ BENCH_SUSTAINED_S ?= 300
 BENCH_FRESHNESS_RATE ?= 2500
 BENCH_FRESHNESS_S ?= 1920
 BENCH_API_S ?= 10
+BENCH_BUDGET_RATE ?= 2000
+BENCH_BUDGET_S ?= 180
 BENCH_COLD ?= 1
 BENCH := RTA_RUN_DIR=$(CURDIR)/.run/bench
 
-bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~75 min)
+bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo stack: same ports; ~82 min)
 	@$(BIN)/rta down
 	@$(BENCH) $(BIN)/rta down  # a previous bench run's engines, before their pid files go
 	@rm -rf .run/bench
@@ -61,6 +63,7 @@ bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo 
 	@$(BENCH) $(BIN)/python -m bench.generator --kafka
 	@$(BENCH) $(BIN)/python -m bench.flink_stage
 	@$(BENCH) $(BIN)/rta provision
+	@$(BENCH) $(BIN)/python -m bench.budget --rate $(BENCH_BUDGET_RATE) --duration $(BENCH_BUDGET_S)
 	@$(BENCH) $(BIN)/python -m bench.sustained $(foreach r,$(BENCH_RATES),--rate $(r)) --duration $(BENCH_SUSTAINED_S)
 	@$(BENCH) $(BIN)/python -m bench.sustained --rate $(BENCH_FRESHNESS_RATE) --duration $(BENCH_FRESHNESS_S)
 	@$(BENCH) $(BIN)/python -m bench.api_latency

@@ -176,18 +176,6 @@ def raw_end_offsets(settings: Settings) -> dict[int, int]:
         consumer.close()
 
 
-def committed_end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    """A transactional topic's last stable offset per partition: everything before it is committed."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return {tp.partition: int(offset) for tp, offset in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
-
-
 def _committed(settings: Settings, group: str) -> dict[int, int]:
     """The raw topic offsets `group` committed, per partition ({} for a group without any)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
@@ -247,19 +235,54 @@ def _job_catches_up(
 
 def _pinot_catches_up(settings: Settings, generation: Generation, timeout_s: float) -> None:
     outputs = {generation.table(d.name): generation.topic(d.topic) for d in DATASETS}
-    ends = {table: committed_end_offsets(settings, topic) for table, topic in outputs.items()}
-    _wait(
-        lambda: all(consumed(pinot_tables.consuming_offsets(t, settings), end) for t, end in ends.items()),
-        timeout_s,
-        f"Pinot consuming the outputs of generation {generation.number}",
+    targets = {table: after_last_record(settings, topic) for table, topic in outputs.items()}
+    behind: dict[str, dict[int, tuple[int, int]]] = {}
+
+    def caught_up() -> bool:
+        behind.clear()
+        for table, target in targets.items():
+            offsets = pinot_tables.consuming_offsets(table, settings)
+            late = {p: (offsets.get(p, 0), t) for p, t in target.items() if offsets.get(p, 0) < t}
+            if late:
+                behind[table] = late
+        return not behind
+
+    try:
+        _wait(caught_up, timeout_s, f"Pinot consuming the outputs of generation {generation.number}")
+    except BackfillError as exc:
+        raise BackfillError(f"{exc}; behind (partition: (Pinot's offset, target)): {behind}") from exc
+
+
+def after_last_record(settings: Settings, topic: str, window: int = 256) -> dict[int, int]:
+    """Per partition, the offset after the last committed record (0 for none). A consumer that has read
+    everything is at least there; the end offset can be further on, past transaction markers (one per
+    transaction per partition) and aborted records, which a read_committed consumer never returns."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, isolation_level="read_committed"
     )
-
-
-def consumed(offsets: dict[int, int], ends: dict[int, int]) -> bool:
-    """Pinot's consuming segments have read up to `ends` (a topic's last stable offsets). The job writes
-    each topic from one sink writer, so one transaction marker at most follows a partition's last
-    record, and a consumer that has read every record may stop one short of the end."""
-    return all(end == 0 or offsets.get(p, 0) >= end - 1 for p, end in ends.items())
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = consumer.end_offsets(parts)
+        starts = consumer.beginning_offsets(parts)
+        found: dict[int, int] = {}
+        for tp in parts:
+            end, first, back = int(ends[tp]), int(starts[tp]), window
+            while tp.partition not in found and end > first:
+                start = max(first, end - back)
+                consumer.assign([tp])
+                consumer.seek(tp, start)
+                last = None
+                while consumer.position(tp) < end:
+                    for records in consumer.poll(timeout_ms=1000).values():
+                        last = max((r.offset for r in records if r.offset < end), default=last)
+                if last is not None:
+                    found[tp.partition] = last + 1
+                elif start == first:
+                    break  # no committed record at all
+                back *= 4
+        return {tp.partition: found.get(tp.partition, 0) for tp in parts}
+    finally:
+        consumer.close()
 
 
 TRANSIENT = (httpx.HTTPError, KafkaError, pinot_tables.PinotTableError)

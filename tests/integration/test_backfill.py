@@ -79,7 +79,8 @@ def test_backfill_rebuilds_every_dataset_and_the_api_switches_at_once(
         sender = threading.Thread(target=send_all, args=(settings, topics.EVENTS, meanwhile, 20))
         sender.start()
         try:
-            done = backfill.backfill(settings)
+            # each wait within 300 s (a step that hangs says which), within the test's 600 s
+            done = backfill.backfill(settings, timeout_s=300, progress=lambda line: print(f"  {line}"))
         finally:
             sender.join()
             stop.set()
