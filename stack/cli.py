@@ -181,7 +181,8 @@ def backfill(
         err.print(f"backfill failed: {exc}", style="red", markup=False)
         raise typer.Exit(1) from exc
     console.print(
-        f"generation {done.generation.number} served (job {done.job_id}); "
+        f"generation {done.generation.number} served (job {done.job_id}): the job caught up in "
+        f"{done.job_caught_up_s:.1f} s, Pinot {done.pinot_caught_up_s:.1f} s after; "
         f"{time.monotonic() - started:.0f} s in all"
     )
 
