@@ -100,11 +100,22 @@ def main(
     sent_rate = raw / duration
     sampled_s = len(run.samples)  # one sample a second, from the first event until the job caught up
 
-    table = Table(title=f"CPU per event at {sent_rate:,.0f} ev/s ({raw:,} events in {duration:.0f} s)")
+    # the generator may take longer than `duration` to send them all: the rate is over the window
+    table = Table(title=f"CPU per event: {raw:,} events, {sampled_s} s sampled ({raw / sampled_s:,.0f} ev/s)")
     for col in ("process", "at rest before %", "under load %", "at rest after %", "µs per event"):
         table.add_column(col, justify="left" if col == "process" else "right")
     budget: dict[str, dict[str, float | None]] = {}
-    for name, load in run.processes.items():
+    # the supervisor's process tree holds the engines it started (counted on their own rows), and
+    # the sampler's TOTAL adds it in again: both are left out, and the total is taken here
+    shown = {n: u for n, u in run.processes.items() if n not in ("supervisor", "TOTAL")}
+    shown["total"] = {"cpu_mean_percent": sum(u["cpu_mean_percent"] for u in shown.values())}
+    for rows in (before_rest, after_rest):
+        rows["total"] = {
+            "cpu_mean_percent": sum(
+                u["cpu_mean_percent"] for n, u in rows.items() if n in shown and n != "total"
+            )
+        }
+    for name, load in shown.items():
         rest = before_rest.get(name, {}).get("cpu_mean_percent", 0.0)
         after = after_rest.get(name, {}).get("cpu_mean_percent")
         # CPU seconds over the sampled window (traffic, then until caught up), less the idle share
