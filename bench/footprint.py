@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 import psutil
 
 from core.settings import Settings
-from stack.process import Supervisor
+from stack.process import DAEMON, Supervisor
 
 GIB = 1024**3
 
 
 def stack_processes(settings: Settings) -> dict[str, int]:
-    """name -> PID of every running process the stack supervises (engines and apps)."""
+    """name -> PID of every running process the stack supervises (engines and apps). Not the supervisor
+    daemon itself: the engines and apps are its children, so its process tree would count them twice."""
     supervisor = Supervisor(settings.run_dir)
     found = {f.stem: supervisor.find(f.stem) for f in sorted(supervisor.pid_dir.glob("*.json"))}
-    return {name: proc.pid for name, proc in found.items() if proc is not None}
+    return {name: proc.pid for name, proc in found.items() if proc is not None and name != DAEMON}
 
 
 @dataclass
