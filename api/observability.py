@@ -35,7 +35,7 @@ from query import analytics
 from query import topics as kafka_topics
 from query.analytics import Tables
 from query.pinot import Queryable
-from query.serving import ServedTables
+from query.serving import ServedTables, served
 from query.sql import identifier
 
 log = logging.getLogger("rta.api.metrics")
@@ -238,7 +238,7 @@ class PipelineCollector(Collector):
     @property
     def tables(self) -> Tables:
         """The tables served now (a rebuild switches them)."""
-        return self._tables.current() if isinstance(self._tables, ServedTables) else self._tables
+        return served(self._tables)
 
     def _pinot(self) -> Iterator[Metric]:
         t = self.tables

@@ -105,17 +105,7 @@ def main(
     for col in ("process", "at rest before %", "under load %", "at rest after %", "µs per event"):
         table.add_column(col, justify="left" if col == "process" else "right")
     budget: dict[str, dict[str, float | None]] = {}
-    # the supervisor's process tree holds the engines it started (counted on their own rows), and
-    # the sampler's TOTAL adds it in again: both are left out, and the total is taken here
-    shown = {n: u for n, u in run.processes.items() if n not in ("supervisor", "TOTAL")}
-    shown["total"] = {"cpu_mean_percent": sum(u["cpu_mean_percent"] for u in shown.values())}
-    for rows in (before_rest, after_rest):
-        rows["total"] = {
-            "cpu_mean_percent": sum(
-                u["cpu_mean_percent"] for n, u in rows.items() if n in shown and n != "total"
-            )
-        }
-    for name, load in shown.items():
+    for name, load in run.processes.items():  # with the sampler's TOTAL row
         rest = before_rest.get(name, {}).get("cpu_mean_percent", 0.0)
         after = after_rest.get(name, {}).get("cpu_mean_percent")
         # CPU seconds over the sampled window (traffic, then until caught up), less the idle share

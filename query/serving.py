@@ -22,6 +22,11 @@ def _identity(record: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
+def served(tables: Tables | ServedTables) -> Tables:
+    """The tables to answer from now: fixed ones as they are, a ServedTables' current ones."""
+    return tables.current() if isinstance(tables, ServedTables) else tables
+
+
 class ServedTables:
     """`current()` gives the tables to answer one request from; call it once per request, so that a
     switch never mixes two generations in one answer.

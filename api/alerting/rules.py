@@ -22,7 +22,7 @@ from core.settings import Settings
 from query import analytics
 from query.analytics import Filters, Tables
 from query.pinot import Queryable
-from query.serving import ServedTables
+from query.serving import ServedTables, served
 
 ENDED = frozenset({"FINISHED", "CANCELED", "FAILED"})
 NOT_SUBMITTED = "NOT_SUBMITTED"
@@ -102,7 +102,7 @@ class Reads:
     @property
     def tables(self) -> Tables:
         """The tables served now (a rebuild switches them)."""
-        return self._tables.current() if isinstance(self._tables, ServedTables) else self._tables
+        return served(self._tables)
 
     @property
     def job_name(self) -> str:
