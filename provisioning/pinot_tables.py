@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,14 +120,58 @@ def create(d: TableDefinition, settings: Settings) -> None:
         _check(r, f"creating table {d.name}")
 
 
-def drop(name: str, settings: Settings) -> None:
+def drop(name: str, settings: Settings, timeout_s: float = 120.0) -> None:
+    """Drop REALTIME table `name` and its schema, and return once no server holds the table any more.
+
+    The controller answers the DELETE at once and each server removes the table later, from a Helix
+    message. A table created again under the same name before that is half-made on Pinot 0.11: the
+    server consumes its segments but has no table for them, so every query fails with ServerTableMissing
+    and consumingSegmentsInfo answers 404 (seen in `rta backfill` after a failed attempt).
+    Raises PinotTableError on an error answer, or when a server still holds the table after `timeout_s`.
+    """
     with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0) as client:
+        servers = _server_admin_urls(client, name)
         r = client.delete(f"/tables/{name}", params={"type": "realtime"})
         if r.status_code not in (200, 404):
             _check(r, f"dropping table {name}")
         r = client.delete(f"/schemas/{name}")
         if r.status_code not in (200, 404):
             _check(r, f"dropping schema {name}")
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=10.0) as client:
+        for server in servers:
+            while f"{name}_REALTIME" in _server_tables(client, server):
+                if time.monotonic() > deadline:
+                    raise PinotTableError(
+                        f"server {server} still holds table {name} {timeout_s:.0f} s after its drop"
+                    )
+                time.sleep(0.2)
+
+
+def _server_admin_urls(client: httpx.Client, name: str) -> list[str]:
+    """The admin API of each server that holds REALTIME table `name` ([] for no such table)."""
+    r = client.get(f"/tables/{name}/instances")
+    if r.status_code == 404:
+        return []
+    _check(r, f"listing the servers of {name}")
+    urls = []
+    for group in r.json().get("server", []):
+        for instance in group.get("instances", []):
+            info = client.get(f"/instances/{instance}")
+            _check(info, f"reading instance {instance}")
+            config = info.json()
+            urls.append(f"http://{config['hostName']}:{config['adminPort']}")
+    return urls
+
+
+def _server_tables(client: httpx.Client, server: str) -> list[str]:
+    """The tables a server holds (its admin API's GET /tables); [] for a server that is gone."""
+    try:
+        r = client.get(f"{server}/tables")
+    except httpx.TransportError:
+        return []
+    _check(r, f"listing the tables of {server}")
+    return list(r.json().get("tables", []))
 
 
 def consuming_offsets(name: str, settings: Settings) -> dict[int, int]:
