@@ -111,7 +111,11 @@ def quarantine_literal(records: Iterable[Quarantined]) -> str:
     return sql_string(json.dumps(entries, ensure_ascii=True, separators=(",", ":")) if entries else "")
 
 
-def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> dict[str, str]:
+def placeholders(
+    settings: Settings, quarantine: Iterable[Quarantined] = (), state_backend: str | None = None
+) -> dict[str, str]:
+    """The `${name}` values of the SQL files for a job on `state_backend` (default: the settings')."""
+    backend = state_backend or settings.flink_state_backend
     contract_arguments = ", ".join(
         [
             sql_string(settings.naive_timestamp_zone),
@@ -124,6 +128,9 @@ def placeholders(settings: Settings, quarantine: Iterable[Quarantined] = ()) -> 
         "metrics_ttl": f"{settings.metrics_ttl_s}s",
         "session_ttl": f"{settings.session_ttl_s}s",
         "contract_arguments": contract_arguments,
+        "distinct_count_class": "rta.udf.DistinctCountView"
+        if backend == "rocksdb"
+        else "rta.udf.DistinctCount",
         "quarantine": quarantine_literal(quarantine),
         "window_start_millis": _EPOCH_MILLIS.format(col="window_start"),
         "referrer_host": referrer_host_sql("referrer_url"),
@@ -202,9 +209,15 @@ def sink_options(settings: Settings, dataset: Dataset, topic: str, job_name: str
     return {"connector": "kafka", "key.fields": ";".join(dataset.key_columns), **common}
 
 
-def job_config(settings: Settings) -> dict[str, str]:
+def job_config(settings: Settings, state_backend: str | None = None) -> dict[str, str]:
+    """The job's options; `state_backend` (default: the settings') is the one its checkpoints need."""
+    backend = state_backend or settings.flink_state_backend
     return {
         "parallelism.default": str(settings.flink_parallelism),
+        "state.backend.type": backend,
+        # RocksDB: a checkpoint uploads only the files made since the previous one, so a job at rest
+        # writes almost nothing; the heap backend always writes everything (docs/benchmarks.md).
+        "execution.checkpointing.incremental": str(backend == "rocksdb").lower(),
         "execution.checkpointing.interval": f"{settings.checkpoint_interval_s}s",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
@@ -256,8 +269,9 @@ def statements(
     group_id: str,
     variant: Variant = Variant(),
     quarantine: Iterable[Quarantined] = (),
+    state_backend: str | None = None,
 ) -> tuple[list[str], list[str]]:
-    values = placeholders(settings, quarantine)
+    values = placeholders(settings, quarantine, state_backend)
     bounded = {"scan.bounded.mode": "latest-offset"} if variant.bounded else {}
     source = read_sql("source_raw_events", values) + with_clause(
         kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
@@ -294,14 +308,19 @@ def submit_pipeline(
     extra_config: Mapping[str, str] | None = None,
     variant: Variant = Variant(),
     quarantine: Iterable[Quarantined] = (),
+    state_backend: str | None = None,
 ) -> str:
     """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id.
 
     `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint;
-    `quarantine` lists raw records to dead-letter unread (they made an earlier run fail).
+    `quarantine` lists raw records to dead-letter unread (they made an earlier run fail);
+    `state_backend` ("hashmap" or "rocksdb"; default the settings') must be the one the checkpoint
+    resumed from was written with: Flink cannot restore one backend's checkpoint into the other.
     """
     where = where or Topics()
-    ddl, inserts = statements(settings, where, job_name, group_id or job_name, variant, quarantine)
+    ddl, inserts = statements(
+        settings, where, job_name, group_id or job_name, variant, quarantine, state_backend
+    )
     # else every naive timestamp would be dead-lettered as internal_error, or every event fail the job
     for name, zone in (
         ("RTA_NAIVE_TIMESTAMP_ZONE", settings.naive_timestamp_zone),
@@ -313,4 +332,10 @@ def submit_pipeline(
                 f"{name}={zone!r} is unknown to the JDK the job runs on ({problem}); Python's tz "
                 "database may be newer: pick a zone both know"
             )
-    return submit(settings, job_name, ddl, inserts, config={**job_config(settings), **(extra_config or {})})
+    return submit(
+        settings,
+        job_name,
+        ddl,
+        inserts,
+        config={**job_config(settings, state_backend), **(extra_config or {})},
+    )

@@ -147,6 +147,13 @@ class FlinkRest:
         data: dict[str, Any] = r.json()
         return data
 
+    def checkpoint_config(self, job_id: str) -> dict[str, Any]:
+        """How the job checkpoints: interval, mode, `state_backend` (the class name), storage..."""
+        r = self._client.get(f"/jobs/{job_id}/checkpoints/config")
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
     def state(self, job_id: str) -> str:
         return str(self.job(job_id)["state"])
 

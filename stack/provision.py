@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,6 +133,8 @@ def ensure_pipeline(
         if wait_for_state(settings, job["jid"], TERMINAL_STATES, 120) is None:
             raise ProvisionError(f"job {job['jid']} of {job_name} did not stop within 120 s of its cancel")
     checkpoint = None if fresh else resume_point(settings, record)
+    if checkpoint is None:  # no state to carry over: the backend the settings name now
+        spec = replace(spec, state_backend=None)
     config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
     try:
         job_id = recovery.submit_spec(settings, spec, config)

@@ -58,6 +58,9 @@ class JobSpec:
     group_id: str = ""  # "" = the job name
     quarantine: tuple[Quarantined, ...] = ()
     extra_statements: tuple[str, ...] = ()
+    state_backend: str | None = None
+    """The state backend its checkpoints are written with; None: the settings' (a job with no state to
+    resume). A record from before the backend was kept says None too, read as hashmap (see from_json)."""
 
     def __post_init__(self) -> None:
         if not self.group_id:
@@ -88,7 +91,12 @@ class JobSpec:
             "group_id": self.group_id,
             "quarantine": [asdict(q) for q in self.quarantine],
             "extra_statements": list(self.extra_statements),
+            "state_backend": self.state_backend,
         }
+
+    def resolved(self, settings: Settings) -> JobSpec:
+        """This spec with its state backend named: the settings' unless it already has one."""
+        return replace(self, state_backend=self.state_backend or settings.flink_state_backend)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
@@ -103,6 +111,8 @@ class JobSpec:
                 for q in data.get("quarantine", [])
             ),
             extra_statements=tuple(str(s) for s in data.get("extra_statements", [])),
+            # every job before the backend was recorded ran on the heap backend
+            state_backend=data.get("state_backend", "hashmap"),
         )
 
 
@@ -125,8 +135,10 @@ def load_spec(settings: Settings, job_name: str | None = None) -> JobSpec:
     record written before specs were kept). Default: the job writing the served generation."""
     job_name = job_name or provision.serving(settings).job_name
     data = read_record(settings, job_name)
-    if data is None or not data.get("spec"):
+    if data is None:
         return JobSpec.product(job_name)
+    if not data.get("spec"):  # every job before specs were kept ran on the heap backend
+        return replace(JobSpec.product(job_name), state_backend="hashmap")
     return JobSpec.from_json(data["spec"])
 
 
@@ -140,8 +152,9 @@ def plan_digest(settings: Settings, spec: JobSpec) -> str:
         spec.group_id,
         Variant(extra_statements=spec.extra_statements),
         spec.quarantine,
+        spec.state_backend,
     )
-    plan = {"ddl": ddl, "inserts": inserts, "config": job_config(settings)}
+    plan = {"ddl": ddl, "inserts": inserts, "config": job_config(settings, spec.state_backend)}
     return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
 
 
@@ -150,6 +163,7 @@ def save_record(settings: Settings, spec: JobSpec, job_id: str, restored_from: P
     started from."""
     path = record_path(settings, spec.job_name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    spec = spec.resolved(settings)
     record = {
         "job_id": job_id,
         "restored_from": str(restored_from) if restored_from else None,
@@ -170,6 +184,7 @@ def submit_spec(settings: Settings, spec: JobSpec, extra_config: Mapping[str, st
         extra_config=extra_config,
         variant=Variant(extra_statements=spec.extra_statements),
         quarantine=spec.quarantine,
+        state_backend=spec.state_backend,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import yaml
 
+from core.settings import Settings
 from stack.engines.base import Engine, EngineStartError, Probe
 from stack.engines.pinot import ZOOKEEPER, zookeeper_probe
 from stack.process import ProcessSpec, Supervisor
@@ -36,6 +37,18 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def state_backend_config(s: Settings) -> dict[str, Any]:
+    """The cluster's state backend options. Each job names its own backend (flink_jobs.pipeline.job_config);
+    the cluster's default, hashmap, serves jobs submitted before that, which Flink's high availability
+    brings back with their original configuration and hashmap checkpoints."""
+    return {
+        "state.backend.type": "hashmap",
+        # RocksDB's block cache and write buffers come out of managed memory; with state on the heap,
+        # nothing uses it (only RocksDB, batch and Python operators do), so all of it goes to the heap.
+        "taskmanager.memory.managed.fraction": 0.3 if s.flink_state_backend == "rocksdb" else 0.0,
+    }
 
 
 class Flink(Engine):
@@ -61,15 +74,12 @@ class Flink(Engine):
             "taskmanager.bind-host": s.host,
             "taskmanager.host": s.host,
             "taskmanager.memory.process.size": f"{s.flink_taskmanager_process_mb}m",
-            # State lives on the heap (hashmap backend); managed memory only serves RocksDB, batch and
-            # Python operators, none of which the job uses, so all of it goes to the heap that holds state.
-            "taskmanager.memory.managed.fraction": 0.0,
+            **state_backend_config(s),
             "taskmanager.numberOfTaskSlots": s.flink_taskmanager_slots,
             "parallelism.default": 1,
             "rest.address": s.host,
             "rest.bind-address": s.host,
             "rest.port": s.port(s.flink_rest_port),
-            "state.backend.type": "hashmap",
             "execution.checkpointing.dir": (self.home / "checkpoints").as_uri(),
             "execution.checkpointing.savepoint-dir": (self.home / "savepoints").as_uri(),
             "io.tmp.dirs": str(self.home / "tmp"),

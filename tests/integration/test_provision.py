@@ -76,9 +76,14 @@ def _topic_names(settings: Settings) -> set[str]:
 def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     settings: Settings, cleanup: None
 ) -> None:
-    first = provision.provision(settings)
+    # The first job runs on the heap backend; the settings then name RocksDB, as after an upgrade.
+    # Flink cannot restore a heap checkpoint into RocksDB, so the job must resume on the heap.
+    on_heap = settings.model_copy(update={"flink_state_backend": "hashmap"})
+    assert settings.flink_state_backend == "rocksdb"
+    first = provision.provision(on_heap)
     assert first is not None
     assert first.action == "started"
+    assert _state_backend(settings, first.job_id) == "HashMapStateBackend"
     assert {topics.EVENTS, *(d.topic for d in DATASETS)} <= _topic_names(settings)
     tables = httpx.get(f"{settings.pinot_controller_url}/tables", params={"type": "realtime"}).json()
     assert {f"{d.name}_REALTIME" for d in DATASETS} <= set(tables["tables"])
@@ -98,6 +103,7 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     assert resumed is not None
     assert resumed.action == "resumed"
     assert resumed.restored_from == provision.latest_checkpoint(settings, first.job_id)
+    assert _state_backend(settings, resumed.job_id) == "HashMapStateBackend"
     # The resumed job goes on where its checkpoint left off: the second batch is accepted once and the
     # first is not accepted again (a job reading from the start without state would re-accept it).
     both = _another_batch_is_accepted_once_in_all(settings, seed=6, before=len(first_batch.accepted))
@@ -116,9 +122,16 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     upgraded = provision.provision(settings, fresh=True)
     assert upgraded is not None
     assert (upgraded.action, upgraded.restored_from) == ("started", None)
+    assert _state_backend(settings, upgraded.job_id) == "EmbeddedRocksDBStateBackend"  # no state to carry
     _another_batch_is_accepted_once_in_all(settings, seed=7, before=len(both.accepted))
 
     _readme_examples_answer_with_the_documented_shapes(settings)
+
+
+def _state_backend(settings: Settings, job_id: str) -> str:
+    """The state backend class a running job checkpoints with, as Flink reports it."""
+    with FlinkRest(settings) as rest:
+        return str(rest.checkpoint_config(job_id)["state_backend"])
 
 
 def _cancel(settings: Settings, job_id: str) -> None:

@@ -104,3 +104,26 @@ def test_the_hopping_window_in_sql_is_the_one_the_model_declares() -> None:
     assert (
         f"window_start_ms + {int(ActiveUsersSliding.size.total_seconds() * 1000)} AS `window_end`" in insert
     )
+
+
+def test_the_job_names_its_state_backend_and_the_distinct_count_made_for_it() -> None:
+    def distinct_count(ddl: list[str]) -> str:
+        (function,) = [s for s in ddl if "FUNCTION DISTINCT_COUNT" in s]
+        return function.split("AS '", 1)[1].split("'", 1)[0]
+
+    settings = Settings(flink_state_backend="rocksdb")
+    ddl, _ = pipeline.statements(settings, pipeline.Topics(), "job", "group")
+    assert distinct_count(ddl) == "rta.udf.DistinctCountView"  # one RocksDB entry per value
+    config = pipeline.job_config(settings)
+    assert (config["state.backend.type"], config["execution.checkpointing.incremental"]) == (
+        "rocksdb",
+        "true",
+    )
+
+    ddl, _ = pipeline.statements(settings, pipeline.Topics(), "job", "group", state_backend="hashmap")
+    assert distinct_count(ddl) == "rta.udf.DistinctCount"  # one set in one heap value
+    config = pipeline.job_config(settings, "hashmap")
+    assert (config["state.backend.type"], config["execution.checkpointing.incremental"]) == (
+        "hashmap",
+        "false",
+    )

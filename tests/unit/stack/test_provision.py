@@ -93,3 +93,47 @@ def test_a_running_job_is_kept_unless_its_plan_changed_or_fresh_is_asked(
     assert provision.ensure_pipeline(settings, fresh=True).job_id == "new"
     assert cancelled == ["old"]
     assert json.loads(record.read_text())["plan"] == recovery.plan_digest(settings, spec)
+
+
+def test_a_resumed_job_keeps_its_state_backend_and_a_new_one_takes_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flink cannot restore a heap checkpoint into RocksDB (an ArrayIndexOutOfBoundsException while
+    # restoring a keyed operator, seen on Flink 2.2.1): a job resumes on the backend that wrote it.
+    settings = Settings(run_dir=tmp_path, flink_state_backend="rocksdb")
+    submitted: list[tuple[str | None, Mapping[str, str] | None]] = []
+
+    class Rest:
+        def __init__(self, _: Settings) -> None:
+            pass
+
+        def __enter__(self) -> Rest:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def jobs(self) -> list[dict[str, str]]:
+            return []
+
+    monkeypatch.setattr(provision, "FlinkRest", Rest)
+    monkeypatch.setattr(provision, "_wait_running", lambda *_: None)
+    monkeypatch.setattr(
+        recovery,
+        "submit_spec",
+        lambda _s, spec, config: submitted.append((spec.state_backend, config)) or "new",
+    )
+    legacy = recovery.JobSpec.product().__class__.from_json(
+        {k: v for k, v in recovery.JobSpec.product().to_json().items() if k != "state_backend"}
+    )
+    recovery.save_record(settings, legacy, "old", None)
+    checkpoint = _checkpoint(settings, "old", 7)
+
+    provision.ensure_pipeline(settings)
+    assert submitted == [("hashmap", {"execution.state-recovery.path": checkpoint.as_uri()})]
+    assert recovery.load_spec(settings).state_backend == "hashmap"
+
+    submitted.clear()
+    provision.ensure_pipeline(settings, fresh=True)  # no state to carry: the settings' backend
+    assert submitted == [(None, None)]
+    assert recovery.load_spec(settings).state_backend == "rocksdb"

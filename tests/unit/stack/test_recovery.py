@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,28 @@ def test_a_job_without_a_saved_spec_runs_the_product_spec(tmp_path: Path) -> Non
     legacy = recovery.record_path(s, "j")  # written before specs were kept
     legacy.parent.mkdir(parents=True)
     legacy.write_text(json.dumps({"job_id": "a", "restored_from": None}))
-    assert recovery.load_spec(s, "j") == JobSpec.product("j")
+    # with the backend its checkpoints were written with: every job then ran on the heap
+    assert recovery.load_spec(s, "j") == replace(JobSpec.product("j"), state_backend="hashmap")
+
+
+def test_a_spec_keeps_the_state_backend_its_checkpoints_need() -> None:
+    assert JobSpec.product().state_backend is None  # a new job: the settings' backend
+    for backend in (None, "hashmap", "rocksdb"):
+        spec = replace(_spec(), state_backend=backend)
+        assert JobSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    recorded_before_backends = {k: v for k, v in _spec().to_json().items() if k != "state_backend"}
+    assert JobSpec.from_json(recorded_before_backends).state_backend == "hashmap"
+    assert _spec().resolved(Settings(flink_state_backend="rocksdb")).state_backend == "rocksdb"
+    assert replace(_spec(), state_backend="hashmap").resolved(Settings()).state_backend == "hashmap"
+
+
+def test_the_record_names_the_backend_and_the_plan_follows_it(tmp_path: Path) -> None:
+    s = Settings(run_dir=tmp_path, flink_state_backend="rocksdb")
+    recovery.save_record(s, _spec(), "new", None)
+    saved = recovery.load_spec(s, "poison_ab12")
+    assert saved.state_backend == "rocksdb"
+    assert recovery.plan_digest(s, saved) == recovery.plan_digest(s, _spec())
+    assert recovery.plan_digest(s, replace(saved, state_backend="hashmap")) != recovery.plan_digest(s, saved)
 
 
 def test_the_record_keeps_the_spec_beside_what_provision_reads(tmp_path: Path) -> None:
@@ -100,7 +122,7 @@ def test_the_record_keeps_the_spec_beside_what_provision_reads(tmp_path: Path) -
     assert path == s.run_dir / "flink" / "jobs" / "poison_ab12.json"
     saved = json.loads(path.read_text())
     assert (saved["job_id"], saved["restored_from"]) == ("new", str(checkpoint))
-    assert recovery.load_spec(s, spec.job_name) == spec
+    assert recovery.load_spec(s, spec.job_name) == spec.resolved(s)  # with the backend it ran on
     assert resume_point(s, path) == checkpoint  # the new job has no checkpoint yet: it hands this on
 
 
