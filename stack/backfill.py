@@ -135,7 +135,7 @@ def backfill(
         else:
             remove_generation(settings, previous)
             progress(f"generation {previous.number} removed (job, tables, topics, consumer group)")
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:  # interrupted too: the switch has happened, say so
         raise CleanupError(
             f"the API serves generation {generation.number}; removing generation {previous.number} failed "
             f"({exc}); the next `rta backfill` removes it"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from types import FrameType
 from typing import Annotated
 
 import httpx
@@ -150,6 +154,22 @@ def provision_command(
     _provision(fresh, pipeline)
 
 
+def _interrupt(signum: int, _: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """SIGTERM and SIGINT interrupt the command, so it cleans up as after Ctrl-C: a service manager
+    stops with SIGTERM, and a process started with `&` by a shell script ignores SIGINT."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @app.command()
 def backfill(
     keep_previous: Annotated[
@@ -167,13 +187,22 @@ def backfill(
     switch the API to it at once (after a change to the job's SQL, or to rebuild: docs/pipeline.md)."""
     started = time.monotonic()
     try:
-        done = backfill_module.backfill(
-            get_settings(),
-            keep_previous=keep_previous,
-            allow_history_loss=allow_history_loss,
-            timeout_s=timeout,
-            progress=console.print,
+        with _stoppable():
+            done = backfill_module.backfill(
+                get_settings(),
+                keep_previous=keep_previous,
+                allow_history_loss=allow_history_loss,
+                timeout_s=timeout,
+                progress=console.print,
+            )
+    except KeyboardInterrupt as exc:
+        err.print(
+            "backfill interrupted before the switch: its job was cancelled; the served generation "
+            "is unchanged",
+            style="yellow",
+            markup=False,
         )
+        raise typer.Exit(130) from exc
     except backfill_module.CleanupError as exc:
         err.print(str(exc), style="yellow", markup=False)
         raise typer.Exit(1) from exc

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from stack import backfill as backfill_module
+from stack import cli
+
+
+def test_sigterm_stops_a_backfill_the_way_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service manager stops with SIGTERM, and a shell script's `&` leaves SIGINT ignored: either
+    must reach the backfill's clean-up (cancel the half-built job) and end the command with 130."""
+    cleaned: list[str] = []
+
+    def backfill(*_: Any, **__: Any) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 0)  # let the handler run here, inside the wait
+            raise AssertionError("SIGTERM did not interrupt the backfill")
+        except BaseException as exc:
+            cleaned.append(type(exc).__name__)
+            raise
+
+    monkeypatch.setattr(backfill_module, "backfill", backfill)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(cli.app, ["backfill"])
+    assert cleaned == ["KeyboardInterrupt"]
+    assert result.exit_code == 130
+    assert "interrupted before the switch" in result.output
+    assert signal.getsignal(signal.SIGTERM) == before  # the command leaves the handlers as they were
