@@ -55,6 +55,12 @@ def _insert_file(dataset: Dataset) -> str:
 
 
 INSERTS = tuple(_insert_file(d) for d in datasets.DATASETS)
+
+PLAN_VERSION = 2
+"""How the runner turns the SQL into a job graph, for the checkpoints a job can resume from. 1: views
+as SQL text, each INSERT with its own deduplication (jobs before 2026-11-30); 2: views as Table API
+views, shared by every INSERT (flink_jobs/runner.py, run_ddl). A checkpoint only fits the graph of
+its version, so a job resumes with the version it started with (stack/recovery.py, JobSpec)."""
 """One INSERT per dataset, in the registry's order (one statement set, one job)."""
 # TIMESTAMP_LTZ -> epoch millis; Flink SQL has no direct function (the session time zone is UTC).
 _EPOCH_MILLIS = "(UNIX_TIMESTAMP(CAST({col} AS STRING)) * 1000 + EXTRACT(MILLISECOND FROM {col}))"
@@ -222,7 +228,8 @@ def job_config(settings: Settings, state_backend: str | None = None) -> dict[str
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "table.local-time-zone": "UTC",
-        # Plan the views shared by several INSERTs once (one parse, one deduplication), not per sink.
+        # Plan the parse, shared by several INSERTs, once (views made from SQL text; the Table API views
+        # of flink_jobs/runner.py are shared without it).
         "table.optimizer.reuse-optimize-block-with-digest-enabled": "true",
         "table.exec.state.ttl": f"{settings.dedup_ttl_s}s",
         "table.exec.source.idle-timeout": f"{settings.idle_timeout_s}s",
@@ -309,13 +316,15 @@ def submit_pipeline(
     variant: Variant = Variant(),
     quarantine: Iterable[Quarantined] = (),
     state_backend: str | None = None,
+    plan_version: int = PLAN_VERSION,
 ) -> str:
     """Submit the pipeline as one statement set (one Flink job, one source read); returns the job id.
 
     `extra_config` adds job options, e.g. `execution.state-recovery.path` to resume from a checkpoint;
     `quarantine` lists raw records to dead-letter unread (they made an earlier run fail);
     `state_backend` ("hashmap" or "rocksdb"; default the settings') must be the one the checkpoint
-    resumed from was written with: Flink cannot restore one backend's checkpoint into the other.
+    resumed from was written with: Flink cannot restore one backend's checkpoint into the other;
+    `plan_version` (PLAN_VERSION) likewise the graph it was written for.
     """
     where = where or Topics()
     ddl, inserts = statements(
@@ -332,10 +341,5 @@ def submit_pipeline(
                 f"{name}={zone!r} is unknown to the JDK the job runs on ({problem}); Python's tz "
                 "database may be newer: pick a zone both know"
             )
-    return submit(
-        settings,
-        job_name,
-        ddl,
-        inserts,
-        config={**job_config(settings, state_backend), **(extra_config or {})},
-    )
+    config = {**job_config(settings, state_backend), **(extra_config or {})}
+    return submit(settings, job_name, ddl, inserts, config=config, shared_views=plan_version >= 2)

@@ -7,6 +7,7 @@ bootstrap servers, consumer groups), so tests can point the same SQL at fresh to
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -98,17 +99,46 @@ def java_zone_problem(zone: str) -> str | None:
     return None
 
 
+_VIEW = re.compile(r"^\s*(?:--[^\n]*\n\s*)*CREATE\s+TEMPORARY\s+VIEW\s+(\w+)\s+AS\s+(.+)$", re.I | re.S)
+
+
+def view_definition(statement: str) -> tuple[str, str] | None:
+    """(name, query) of a `CREATE TEMPORARY VIEW name AS query` statement (leading comments allowed);
+    None for any other statement, a view with a column list included."""
+    found = _VIEW.match(statement)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def run_ddl(t_env: Any, ddl: Iterable[str], shared_views: bool = True) -> None:
+    """Run the DDL; each view becomes a Table API view of its query (`create_temporary_view`).
+
+    A view made from SQL text is expanded again into every INSERT that reads it, and each INSERT then
+    pushes its own projection into it, so the planner no longer sees one sub-plan to share: the job had
+    one deduplication and one late flag per INSERT, nine of each. A view made from the query's Table is
+    one operation that every INSERT shares, planned once (docs/benchmarks.md, section 9).
+    `shared_views=False` runs the views as SQL text, the graph of jobs from before (PLAN_VERSION 1).
+    """
+    for statement in ddl:
+        view = view_definition(statement) if shared_views else None
+        if view is None:
+            t_env.execute_sql(statement)
+        else:
+            name, query = view
+            t_env.create_temporary_view(name, t_env.sql_query(query))
+
+
 def submit(
     settings: Settings,
     job_name: str,
     ddl: Iterable[str],
     inserts: Iterable[str],
     config: Mapping[str, str] | None = None,
+    shared_views: bool = True,
 ) -> str:
-    """Run the DDL, submit all INSERTs as one statement set (one Flink job); returns the job id."""
+    """Run the DDL (`run_ddl`), submit all INSERTs as one statement set (one Flink job); returns the
+    job id."""
     t_env = table_environment(settings, job_name, config)
-    for statement in ddl:
-        t_env.execute_sql(statement)
+    run_ddl(t_env, ddl, shared_views)
     statement_set = t_env.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)

@@ -18,6 +18,7 @@ from core import topics
 from core.datasets import DATASETS, Dataset, Mode
 from core.generations import Generation, read_serving, serving_path
 from core.settings import Settings
+from flink_jobs.pipeline import PLAN_VERSION
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from provisioning import pinot_tables
 from provisioning.topics import DIMENSION_TOPIC_CONFIG, ensure_topic
@@ -133,8 +134,8 @@ def ensure_pipeline(
         if wait_for_state(settings, job["jid"], TERMINAL_STATES, 120) is None:
             raise ProvisionError(f"job {job['jid']} of {job_name} did not stop within 120 s of its cancel")
     checkpoint = None if fresh else resume_point(settings, record)
-    if checkpoint is None:  # no state to carry over: the backend the settings name now
-        spec = replace(spec, state_backend=None)
+    if checkpoint is None:  # no state to carry over: the settings' backend and the current graph
+        spec = replace(spec, state_backend=None, plan_version=PLAN_VERSION)
     config = {"execution.state-recovery.path": checkpoint.as_uri()} if checkpoint else None
     try:
         job_id = recovery.submit_spec(settings, spec, config)

@@ -28,6 +28,7 @@ from core.datasets import JOB_NAME
 from core.generations import Generation
 from core.settings import Settings
 from flink_jobs.pipeline import (
+    PLAN_VERSION,
     Quarantined,
     Topics,
     Variant,
@@ -60,7 +61,9 @@ class JobSpec:
     extra_statements: tuple[str, ...] = ()
     state_backend: str | None = None
     """The state backend its checkpoints are written with; None: the settings' (a job with no state to
-    resume). A record from before the backend was kept says None too, read as hashmap (see from_json)."""
+    resume). A record from before the backend was kept is read as hashmap (see from_json)."""
+    plan_version: int = PLAN_VERSION
+    """The job graph its checkpoints fit (flink_jobs.pipeline.PLAN_VERSION); 1 for older records."""
 
     def __post_init__(self) -> None:
         if not self.group_id:
@@ -92,6 +95,7 @@ class JobSpec:
             "quarantine": [asdict(q) for q in self.quarantine],
             "extra_statements": list(self.extra_statements),
             "state_backend": self.state_backend,
+            "plan_version": self.plan_version,
         }
 
     def resolved(self, settings: Settings) -> JobSpec:
@@ -113,6 +117,7 @@ class JobSpec:
             extra_statements=tuple(str(s) for s in data.get("extra_statements", [])),
             # every job before the backend was recorded ran on the heap backend
             state_backend=data.get("state_backend", "hashmap"),
+            plan_version=int(data.get("plan_version", 1)),
         )
 
 
@@ -138,7 +143,7 @@ def load_spec(settings: Settings, job_name: str | None = None) -> JobSpec:
     if data is None:
         return JobSpec.product(job_name)
     if not data.get("spec"):  # every job before specs were kept ran on the heap backend
-        return replace(JobSpec.product(job_name), state_backend="hashmap")
+        return replace(JobSpec.product(job_name), state_backend="hashmap", plan_version=1)
     return JobSpec.from_json(data["spec"])
 
 
@@ -154,7 +159,12 @@ def plan_digest(settings: Settings, spec: JobSpec) -> str:
         spec.quarantine,
         spec.state_backend,
     )
-    plan = {"ddl": ddl, "inserts": inserts, "config": job_config(settings, spec.state_backend)}
+    plan = {
+        "ddl": ddl,
+        "inserts": inserts,
+        "config": job_config(settings, spec.state_backend),
+        "plan_version": spec.plan_version,
+    }
     return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
 
 
@@ -185,6 +195,7 @@ def submit_spec(settings: Settings, spec: JobSpec, extra_config: Mapping[str, st
         variant=Variant(extra_statements=spec.extra_statements),
         quarantine=spec.quarantine,
         state_backend=spec.state_backend,
+        plan_version=spec.plan_version,
     )
 
 

@@ -6,6 +6,7 @@ This test owns the product's default topic and table names in the test stack (no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +85,13 @@ def test_provision_is_idempotent_and_resumes_from_the_last_checkpoint(
     assert first is not None
     assert first.action == "started"
     assert _state_backend(settings, first.job_id) == "HashMapStateBackend"
+    # One deduplication and one late flag for all INSERTs (views as Table API views: flink_jobs/runner.py);
+    # with SQL-text views the planner made one of each per INSERT that reads them, nine.
+    plan = httpx.get(f"{settings.flink_rest_url}/jobs/{first.job_id}/plan").json()["plan"]["nodes"]
+    operators = " ".join(node["description"] for node in plan)
+    assert [
+        len(set(re.findall(rf"\[(\d+)\]:{op}\(", operators))) for op in ("Deduplicate", "OverAggregate")
+    ] == [1, 1]
     assert {topics.EVENTS, *(d.topic for d in DATASETS)} <= _topic_names(settings)
     tables = httpx.get(f"{settings.pinot_controller_url}/tables", params={"type": "realtime"}).json()
     assert {f"{d.name}_REALTIME" for d in DATASETS} <= set(tables["tables"])

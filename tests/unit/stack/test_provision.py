@@ -101,7 +101,7 @@ def test_a_resumed_job_keeps_its_state_backend_and_a_new_one_takes_the_settings(
     # Flink cannot restore a heap checkpoint into RocksDB (an ArrayIndexOutOfBoundsException while
     # restoring a keyed operator, seen on Flink 2.2.1): a job resumes on the backend that wrote it.
     settings = Settings(run_dir=tmp_path, flink_state_backend="rocksdb")
-    submitted: list[tuple[str | None, Mapping[str, str] | None]] = []
+    submitted: list[tuple[str | None, int, Mapping[str, str] | None]] = []
 
     class Rest:
         def __init__(self, _: Settings) -> None:
@@ -121,19 +121,24 @@ def test_a_resumed_job_keeps_its_state_backend_and_a_new_one_takes_the_settings(
     monkeypatch.setattr(
         recovery,
         "submit_spec",
-        lambda _s, spec, config: submitted.append((spec.state_backend, config)) or "new",
+        lambda _s, spec, config: submitted.append((spec.state_backend, spec.plan_version, config)) or "new",
     )
-    legacy = recovery.JobSpec.product().__class__.from_json(
-        {k: v for k, v in recovery.JobSpec.product().to_json().items() if k != "state_backend"}
+    legacy = recovery.JobSpec.from_json(  # a record from before backends and plan versions were kept
+        {
+            k: v
+            for k, v in recovery.JobSpec.product().to_json().items()
+            if k not in ("state_backend", "plan_version")
+        }
     )
     recovery.save_record(settings, legacy, "old", None)
     checkpoint = _checkpoint(settings, "old", 7)
 
     provision.ensure_pipeline(settings)
-    assert submitted == [("hashmap", {"execution.state-recovery.path": checkpoint.as_uri()})]
+    # resumed with the graph and backend its checkpoint was written for
+    assert submitted == [("hashmap", 1, {"execution.state-recovery.path": checkpoint.as_uri()})]
     assert recovery.load_spec(settings).state_backend == "hashmap"
 
     submitted.clear()
     provision.ensure_pipeline(settings, fresh=True)  # no state to carry: the settings' backend
-    assert submitted == [(None, None)]
+    assert submitted == [(None, 2, None)]
     assert recovery.load_spec(settings).state_backend == "rocksdb"

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.settings import Settings
-from flink_jobs.pipeline import Quarantined, Topics, Variant, split_extra, statements
+from flink_jobs.pipeline import PLAN_VERSION, Quarantined, Topics, Variant, split_extra, statements
 from stack import cli, recovery
 from stack.provision import resume_point
 from stack.recovery import JobSpec, NoCheckpointError, SkipError
@@ -89,7 +89,9 @@ def test_a_job_without_a_saved_spec_runs_the_product_spec(tmp_path: Path) -> Non
     legacy.parent.mkdir(parents=True)
     legacy.write_text(json.dumps({"job_id": "a", "restored_from": None}))
     # with the backend its checkpoints were written with: every job then ran on the heap
-    assert recovery.load_spec(s, "j") == replace(JobSpec.product("j"), state_backend="hashmap")
+    assert recovery.load_spec(s, "j") == replace(
+        JobSpec.product("j"), state_backend="hashmap", plan_version=1
+    )
 
 
 def test_a_spec_keeps_the_state_backend_its_checkpoints_need() -> None:
@@ -97,8 +99,12 @@ def test_a_spec_keeps_the_state_backend_its_checkpoints_need() -> None:
     for backend in (None, "hashmap", "rocksdb"):
         spec = replace(_spec(), state_backend=backend)
         assert JobSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
-    recorded_before_backends = {k: v for k, v in _spec().to_json().items() if k != "state_backend"}
-    assert JobSpec.from_json(recorded_before_backends).state_backend == "hashmap"
+    recorded_before = {
+        k: v for k, v in _spec().to_json().items() if k not in ("state_backend", "plan_version")
+    }
+    legacy = JobSpec.from_json(recorded_before)
+    assert (legacy.state_backend, legacy.plan_version) == ("hashmap", 1)  # the graph and backend it ran
+    assert JobSpec.product().plan_version == PLAN_VERSION == 2
     assert _spec().resolved(Settings(flink_state_backend="rocksdb")).state_backend == "rocksdb"
     assert replace(_spec(), state_backend="hashmap").resolved(Settings()).state_backend == "hashmap"
 
@@ -110,6 +116,7 @@ def test_the_record_names_the_backend_and_the_plan_follows_it(tmp_path: Path) ->
     assert saved.state_backend == "rocksdb"
     assert recovery.plan_digest(s, saved) == recovery.plan_digest(s, _spec())
     assert recovery.plan_digest(s, replace(saved, state_backend="hashmap")) != recovery.plan_digest(s, saved)
+    assert recovery.plan_digest(s, replace(saved, plan_version=1)) != recovery.plan_digest(s, saved)
 
 
 def test_the_record_keeps_the_spec_beside_what_provision_reads(tmp_path: Path) -> None:
