@@ -27,6 +27,22 @@ def _record(settings: Settings, job_id: str, restored_from: Path | None) -> Path
     return record
 
 
+class _NoJobs:
+    """A stand-in for FlinkRest on a cluster that runs no job."""
+
+    def __init__(self, _: Settings) -> None:
+        pass
+
+    def __enter__(self) -> _NoJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def jobs(self) -> list[dict[str, str]]:
+        return []
+
+
 def test_a_new_stack_has_nothing_to_resume(tmp_path: Path) -> None:
     assert resume_point(Settings(run_dir=tmp_path), tmp_path / "flink" / "jobs" / "job.json") is None
 
@@ -59,16 +75,7 @@ def test_a_running_job_is_kept_unless_its_plan_changed_or_fresh_is_asked(
     cancelled: list[str] = []
     submitted: list[Mapping[str, str] | None] = []
 
-    class Rest:
-        def __init__(self, _: Settings) -> None:
-            pass
-
-        def __enter__(self) -> Rest:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
-
+    class Rest(_NoJobs):
         def jobs(self) -> list[dict[str, str]]:
             return [{"jid": "old", "name": spec.job_name, "state": "RUNNING"}]
 
@@ -103,20 +110,7 @@ def test_a_resumed_job_keeps_its_state_backend_and_a_new_one_takes_the_settings(
     settings = Settings(run_dir=tmp_path, flink_state_backend="rocksdb")
     submitted: list[tuple[str | None, int, Mapping[str, str] | None]] = []
 
-    class Rest:
-        def __init__(self, _: Settings) -> None:
-            pass
-
-        def __enter__(self) -> Rest:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
-
-        def jobs(self) -> list[dict[str, str]]:
-            return []
-
-    monkeypatch.setattr(provision, "FlinkRest", Rest)
+    monkeypatch.setattr(provision, "FlinkRest", _NoJobs)
     monkeypatch.setattr(provision, "_wait_running", lambda *_: None)
     monkeypatch.setattr(
         recovery,
