@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,46 +122,78 @@ def create(d: TableDefinition, settings: Settings) -> None:
 
 
 def drop(name: str, settings: Settings, timeout_s: float = 120.0) -> None:
-    """Drop REALTIME table `name` and its schema, and return once no server holds the table any more.
+    """Drop REALTIME table `name` and its schema; see `drop_all`."""
+    drop_all([name], settings, timeout_s)
+
+
+def drop_all(names: Iterable[str], settings: Settings, timeout_s: float = 120.0) -> None:
+    """Drop the REALTIME tables `names` and their schemas, and return once no server holds any of them.
 
     The controller answers the DELETE at once and each server removes the table later, from a Helix
     message. A table created again under the same name before that is half-made on Pinot 0.11: the
     server consumes its segments but has no table for them, so every query fails with ServerTableMissing
     and consumingSegmentsInfo answers 404 (seen in `rta backfill` after a failed attempt).
-    Raises PinotTableError on an error answer, or when a server still holds the table after `timeout_s`.
+    A server lets a table go only after closing its consuming segments one at a time, each waiting out
+    the consumer's fetch timeout (5 s by default): about 10 s a table. So every table is dropped before
+    waiting for any, and the waits overlap.
+    The controller sends that message only to servers in the table's external view, and none at all
+    while it is empty (a table dropped right after its creation): such a server keeps the table until
+    it restarts. So the drop first waits, up to `EXTERNAL_VIEW_WAIT_S`, for the external view to name
+    every segment of the ideal state. A table that does not exist is no error.
+    Raises PinotTableError on an error answer, or when a server still holds a table after `timeout_s`.
     """
-    with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0) as client:
-        servers = _server_admin_urls(client, name)
-        r = client.delete(f"/tables/{name}", params={"type": "realtime"})
-        if r.status_code not in (200, 404):
-            _check(r, f"dropping table {name}")
-        r = client.delete(f"/schemas/{name}")
-        if r.status_code not in (200, 404):
-            _check(r, f"dropping schema {name}")
     deadline = time.monotonic() + timeout_s
+    pending: set[tuple[str, str]] = set()  # (server admin URL, table name with type)
+    with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0) as client:
+        for name in names:
+            pending |= {(url, f"{name}_REALTIME") for url in _servers_to_be_told(client, name)}
+            r = client.delete(f"/tables/{name}", params={"type": "realtime"})
+            if r.status_code not in (200, 404):
+                _check(r, f"dropping table {name}")
+            r = client.delete(f"/schemas/{name}")
+            if r.status_code not in (200, 404):
+                _check(r, f"dropping schema {name}")
     with httpx.Client(timeout=10.0) as client:
-        for server in servers:
-            while f"{name}_REALTIME" in _server_tables(client, server):
-                if time.monotonic() > deadline:
-                    raise PinotTableError(
-                        f"server {server} still holds table {name} {timeout_s:.0f} s after its drop"
-                    )
-                time.sleep(0.2)
+        while pending:
+            held = {server: set(_server_tables(client, server)) for server in {s for s, _ in pending}}
+            pending = {(server, table) for server, table in pending if table in held[server]}
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                left = ", ".join(sorted(f"{table} on {server}" for server, table in pending))
+                raise PinotTableError(f"still held {timeout_s:.0f} s after their drop: {left}")
+            time.sleep(0.2)
 
 
-def _server_admin_urls(client: httpx.Client, name: str) -> list[str]:
-    """The admin API of each server that holds REALTIME table `name` ([] for no such table)."""
-    r = client.get(f"/tables/{name}/instances")
+EXTERNAL_VIEW_WAIT_S = 15.0
+
+
+def _servers_to_be_told(client: httpx.Client, name: str) -> list[str]:
+    """The admin API of each server the controller will tell to drop REALTIME table `name`: those in
+    its external view, once that names every segment of the ideal state or `EXTERNAL_VIEW_WAIT_S`
+    passed (a server that is down never reports). [] for no such table."""
+    r = client.get(f"/tables/{name}/idealstate", params={"tableType": "realtime"})
     if r.status_code == 404:
         return []
-    _check(r, f"listing the servers of {name}")
+    _check(r, f"reading the ideal state of {name}")
+    wanted = {(seg, inst) for seg, hosts in (r.json().get("REALTIME") or {}).items() for inst in hosts}
+    until = time.monotonic() + EXTERNAL_VIEW_WAIT_S
+    while True:
+        r = client.get(f"/tables/{name}/externalview", params={"tableType": "realtime"})
+        # 404 here: no external view yet (the controller answers "Table not found" for a null view)
+        if r.status_code not in (200, 404):
+            _check(r, f"reading the external view of {name}")
+        view = (r.json().get("REALTIME") or {}) if r.status_code == 200 else {}
+        seen = {(seg, inst) for seg, hosts in view.items() for inst in hosts}
+        if wanted <= seen or time.monotonic() > until:
+            break
+        time.sleep(0.1)
     urls = []
-    for group in r.json().get("server", []):
-        for instance in group.get("instances", []):
-            info = client.get(f"/instances/{instance}")
-            _check(info, f"reading instance {instance}")
-            config = info.json()
-            urls.append(f"http://{config['hostName']}:{config['adminPort']}")
+    for instance in sorted({inst for _, inst in seen}):
+        info = client.get(f"/instances/{instance}")
+        _check(info, f"reading instance {instance}")
+        config = info.json()
+        urls.append(f"http://{config['hostName']}:{config['adminPort']}")
     return urls
 
 

@@ -322,8 +322,7 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
     keeps the controller retrying), output topics, consumer group and job record. The raw and
     dimension topics are inputs and stay."""
     _cancel(settings, generation.job_name)
-    for d in DATASETS:
-        pinot_tables.drop(generation.table(d.name), settings)
+    pinot_tables.drop_all([generation.table(d.name) for d in DATASETS], settings)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
     try:
         existing = set(admin.list_topics())

@@ -123,8 +123,7 @@ def reset_product_pipeline(settings: Settings) -> None:
             poll_until(
                 lambda j=job_id: rest.state(j), lambda s: s in TERMINAL_STATES, timeout_s=60, what="cancel"
             )
-    for d in DATASETS:
-        pinot_tables.drop(d.name, settings)
+    pinot_tables.drop_all([d.name for d in DATASETS], settings)
     names = [topics.EVENTS, *(d.topic for d in DATASETS)]
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-test-reset")
     try:

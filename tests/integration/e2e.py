@@ -72,8 +72,7 @@ def running_pipeline(
     finally:
         with FlinkRest(settings) as rest:
             rest.cancel(job_id)
-        for table in tables.values():
-            pinot_tables.drop(table, settings)
+        pinot_tables.drop_all(tables.values(), settings)
 
 
 def _mutated(event: dict[str, object], **changes: object) -> bytes:

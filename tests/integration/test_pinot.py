@@ -150,3 +150,23 @@ def test_a_table_dropped_and_created_again_at_once_answers_from_its_new_rows(set
             f"http://{settings.host}:{settings.port(settings.pinot_server_admin_port)}/tables"
         )
         assert f"{table}_REALTIME" not in servers.json()["tables"]
+
+
+def test_tables_dropped_right_after_their_creation_leave_no_server_holding_them(settings: Settings) -> None:
+    """Pinot 0.11 sends the server no drop message for a table whose external view is still empty, and
+    the server then keeps the table until it restarts. `drop_all` waits for the view first, drops every
+    table before waiting on any, and returns once the server has let each go."""
+    tables = [unique(f"fresh{i}") for i in range(3)]
+    for table in tables:
+        topic = new_topic(settings, table, partitions=3)
+        pinot_tables.create(
+            pinot_tables.with_overrides(
+                pinot_tables.load("stack_probe"), settings, table_name=table, topic=topic
+            ),
+            settings,
+        )
+    pinot_tables.drop_all(tables, settings)
+    held = httpx.get(
+        f"http://{settings.host}:{settings.port(settings.pinot_server_admin_port)}/tables"
+    ).json()["tables"]
+    assert not {f"{t}_REALTIME" for t in tables} & set(held), held

@@ -82,8 +82,7 @@ def poisoned_pipeline(settings: Settings, prefix: str) -> Iterator[PoisonedPipel
             for job in rest.jobs():
                 if job["name"] == spec.job_name and job["state"] in provision.ACTIVE_STATES:
                     rest.cancel(job["jid"])
-        for table in tables.values():
-            pinot_tables.drop(table, settings)
+        pinot_tables.drop_all(tables.values(), settings)
         recovery.record_path(settings, spec.job_name).unlink(missing_ok=True)
 
 
