@@ -29,7 +29,7 @@ from core.settings import Settings, get_settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, Outgoing, apply_faults
 from event_generator.producer import make_producer, send
-from flink_jobs.pipeline import INSERTS, Topics, Variant, submit_pipeline
+from flink_jobs.pipeline import INSERTS, PLAN_VERSION, Topics, Variant, submit_pipeline
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from provisioning.topics import ensure_topic
 
@@ -64,18 +64,20 @@ def prefill(settings: Settings, topic: str, count: int, jsonl: Path) -> int:
     return report.sent
 
 
-def run_flink(settings: Settings, topic: str, name: str, inserts: tuple[str, ...], kafka: bool) -> float:
+def run_flink(
+    settings: Settings, topic: str, name: str, inserts: tuple[str, ...], kafka: bool, plan_version: int
+) -> float:
     tag = f"bench_{time.time_ns()}"
-    where = Topics(raw_events=topic)
-    if kafka:
-        where = Topics(
-            raw_events=topic, **{f: f"{tag}.{f}" for f in Topics.__dataclass_fields__ if f != "raw_events"}
-        )
-        for field in Topics.__dataclass_fields__:
-            if field != "raw_events":
-                ensure_topic(settings, getattr(where, field), partitions=3)
+    # Fresh, empty dimension topics (every event enriched as "unknown"): the stack may have none, and a
+    # job whose source topic is missing restarts forever. Output topics only for the Kafka sinks.
+    fresh = [f for f in Topics.__dataclass_fields__ if f != "raw_events" and (kafka or f.startswith("dim_"))]
+    where = Topics(raw_events=topic, **{f: f"{tag}.{f}" for f in fresh})
+    for field in fresh:
+        ensure_topic(settings, getattr(where, field), partitions=3)
     variant = Variant(bounded=True, blackhole_sinks=not kafka, inserts=inserts)
-    job_id = submit_pipeline(settings, where, job_name=tag, group_id=tag, variant=variant)
+    job_id = submit_pipeline(
+        settings, where, job_name=tag, group_id=tag, variant=variant, plan_version=plan_version
+    )
     with FlinkRest(settings) as rest:
         while (job := rest.job(job_id))["state"] not in TERMINAL_STATES:
             time.sleep(1.0)  # polling the job's state; the job's own clock gives the duration
@@ -118,6 +120,14 @@ def run_duckdb(jsonl: Path) -> float:
 def main(
     events: Annotated[int, typer.Option(min=10_000, help="Events to pre-fill the topic with.")] = 200_000,
     parts: Annotated[bool, typer.Option(help="Also time each part on its own.")] = True,
+    plan_version: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=PLAN_VERSION,
+            help="The job graph: 1 = views as SQL text (one deduplication per INSERT), 2 = shared views.",
+        ),
+    ] = PLAN_VERSION,
 ) -> None:
     settings = get_settings()
     console = Console()
@@ -131,13 +141,15 @@ def main(
         runs.append(Run("DuckDB, same results, same events (2 threads)", seconds, sent / seconds))
     selected = PARTS if parts else {"all (blackhole sinks)": INSERTS}
     for name, inserts in selected.items():
-        seconds = run_flink(settings, topic, name, inserts, kafka=False)
+        seconds = run_flink(settings, topic, name, inserts, kafka=False, plan_version=plan_version)
         runs.append(Run(f"Flink: {name}", seconds, sent / seconds))
         console.print(f"{name}: {sent / seconds:,.0f} ev/s")
-    seconds = run_flink(settings, topic, "all, exactly-once Kafka sinks", INSERTS, kafka=True)
+    seconds = run_flink(
+        settings, topic, "all, exactly-once Kafka sinks", INSERTS, kafka=True, plan_version=plan_version
+    )
     runs.append(Run("Flink: all (exactly-once Kafka sinks)", seconds, sent / seconds))
 
-    table = Table(title=f"Flink stage over {sent:,} pre-filled events")
+    table = Table(title=f"Flink stage over {sent:,} pre-filled events, plan version {plan_version}")
     for col in ("run", "seconds", "events/s", "DuckDB / this"):
         table.add_column(col, justify="left" if col == "run" else "right")
     reference = runs[0].events_per_s
@@ -148,7 +160,11 @@ def main(
     console.print(table)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "flink-stage.json"
-    out.write_text(json.dumps({"events": sent, "runs": [r.__dict__ for r in runs]}, indent=1))
+    out.write_text(
+        json.dumps(
+            {"events": sent, "plan_version": plan_version, "runs": [r.__dict__ for r in runs]}, indent=1
+        )
+    )
     console.print(f"wrote {out}")
 
 
