@@ -65,14 +65,19 @@ def prefill(settings: Settings, topic: str, count: int, jsonl: Path) -> int:
 
 
 def run_flink(
-    settings: Settings, topic: str, name: str, inserts: tuple[str, ...], kafka: bool, plan_version: int
+    settings: Settings,
+    topic: str,
+    name: str,
+    inserts: tuple[str, ...],
+    kafka: bool,
+    plan_version: int,
+    dimensions: dict[str, str],
 ) -> float:
+    """Seconds the bounded job took; `dimensions` maps each Topics dim_* field to its (empty) topic."""
     tag = f"bench_{time.time_ns()}"
-    # Fresh, empty dimension topics (every event enriched as "unknown"): the stack may have none, and a
-    # job whose source topic is missing restarts forever. Output topics only for the Kafka sinks.
-    fresh = [f for f in Topics.__dataclass_fields__ if f != "raw_events" and (kafka or f.startswith("dim_"))]
-    where = Topics(raw_events=topic, **{f: f"{tag}.{f}" for f in fresh})
-    for field in fresh:
+    outputs = [f for f in Topics.__dataclass_fields__ if f != "raw_events" and not f.startswith("dim_")]
+    where = Topics(raw_events=topic, **dimensions, **({f: f"{tag}.{f}" for f in outputs} if kafka else {}))
+    for field in outputs if kafka else []:
         ensure_topic(settings, getattr(where, field), partitions=3)
     variant = Variant(bounded=True, blackhole_sinks=not kafka, inserts=inserts)
     job_id = submit_pipeline(
@@ -80,6 +85,9 @@ def run_flink(
     )
     with FlinkRest(settings) as rest:
         while (job := rest.job(job_id))["state"] not in TERMINAL_STATES:
+            if job["state"] == "RESTARTING":  # a failed bounded run would restart (and re-read) forever
+                rest.cancel(job_id)
+                raise RuntimeError(f"{name}: job {job_id} failed; its exceptions are on the Flink dashboard")
             time.sleep(1.0)  # polling the job's state; the job's own clock gives the duration
     if job["state"] != "FINISHED":
         raise RuntimeError(f"{name}: job {job_id} ended {job['state']}")
@@ -139,13 +147,18 @@ def main(
         console.print(f"pre-filled {topic} with {sent:,} records")
         seconds = run_duckdb(jsonl)
         runs.append(Run("DuckDB, same results, same events (2 threads)", seconds, sent / seconds))
+    # Fresh, empty dimension topics (every event enriched as "unknown"), shared by the runs: the stack
+    # may have none, and a job whose source topic is missing restarts forever.
+    dimensions = {f: f"{topic}.{f}" for f in Topics.__dataclass_fields__ if f.startswith("dim_")}
+    for dimension_topic in dimensions.values():
+        ensure_topic(settings, dimension_topic, partitions=3)
     selected = PARTS if parts else {"all (blackhole sinks)": INSERTS}
     for name, inserts in selected.items():
-        seconds = run_flink(settings, topic, name, inserts, kafka=False, plan_version=plan_version)
+        seconds = run_flink(settings, topic, name, inserts, False, plan_version, dimensions)
         runs.append(Run(f"Flink: {name}", seconds, sent / seconds))
         console.print(f"{name}: {sent / seconds:,.0f} ev/s")
     seconds = run_flink(
-        settings, topic, "all, exactly-once Kafka sinks", INSERTS, kafka=True, plan_version=plan_version
+        settings, topic, "all, exactly-once Kafka sinks", INSERTS, True, plan_version, dimensions
     )
     runs.append(Run("Flink: all (exactly-once Kafka sinks)", seconds, sent / seconds))
 

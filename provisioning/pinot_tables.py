@@ -126,7 +126,15 @@ def drop(name: str, settings: Settings, timeout_s: float = 120.0) -> None:
     drop_all([name], settings, timeout_s)
 
 
-def drop_all(names: Iterable[str], settings: Settings, timeout_s: float = 120.0) -> None:
+EXTERNAL_VIEW_WAIT_S = 15.0
+
+
+def drop_all(
+    names: Iterable[str],
+    settings: Settings,
+    timeout_s: float = 120.0,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
     """Drop the REALTIME tables `names` and their schemas, and return once no server holds any of them.
 
     The controller answers the DELETE at once and each server removes the table later, from a Helix
@@ -136,27 +144,49 @@ def drop_all(names: Iterable[str], settings: Settings, timeout_s: float = 120.0)
     A server lets a table go only after closing its consuming segments one at a time, each waiting out
     the consumer's fetch timeout (5 s by default): about 10 s a table. So every table is dropped before
     waiting for any, and the waits overlap.
-    The controller sends that message only to servers in the table's external view, and none at all
-    while it is empty (a table dropped right after its creation): such a server keeps the table until
-    it restarts. So the drop first waits, up to `EXTERNAL_VIEW_WAIT_S`, for the external view to name
-    every segment of the ideal state. A table that does not exist is no error.
-    Raises PinotTableError on an error answer, or when a server still holds a table after `timeout_s`.
+    The controller sends that message only to live servers named in the table's external view
+    (PinotHelixResourceManager.deleteTableOnServer, Helix's CriteriaEvaluator), none while the view is
+    empty (a table dropped right after its creation): such a server would keep the table until it
+    restarts. So the drop first waits, up to `EXTERNAL_VIEW_WAIT_S` for all tables together, until each
+    view names every (segment, live server) pair of its ideal state. A table that does not exist is no
+    error. `transport` is for tests (httpx.MockTransport).
+    Raises PinotTableError on an error answer; when a view is still missing a live server after the
+    wait (nothing is dropped then, so a retry can succeed); or when a server still holds a table
+    `timeout_s` after the drops.
     """
-    deadline = time.monotonic() + timeout_s
-    pending: set[tuple[str, str]] = set()  # (server admin URL, table name with type)
-    with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0) as client:
+    names = list(names)
+    with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0, transport=transport) as client:
+        live = set(client.get("/zk/ls", params={"path": f"/{settings.pinot_cluster}/LIVEINSTANCES"}).json())
+        wanted = {name: pairs for name in names if (pairs := _ideal_pairs(client, name, live)) is not None}
+        seen = _wait_for_external_views(client, wanted)
+        missing = {name: sorted(pairs - seen[name]) for name, pairs in wanted.items() if pairs - seen[name]}
+        if missing:
+            raise PinotTableError(
+                f"the external view still lacks live servers {EXTERNAL_VIEW_WAIT_S:.0f} s on, so they would "
+                f"never be told to drop (nothing dropped): {missing}"
+            )
+        admin = {
+            inst: _admin_url(client, inst) for pairs in seen.values() for _, inst in pairs if inst in live
+        }
+        pending = {
+            (admin[inst], f"{name}_REALTIME")
+            for name, pairs in seen.items()
+            for _, inst in pairs
+            if inst in admin
+        }
         for name in names:
-            pending |= {(url, f"{name}_REALTIME") for url in _servers_to_be_told(client, name)}
             r = client.delete(f"/tables/{name}", params={"type": "realtime"})
             if r.status_code not in (200, 404):
                 _check(r, f"dropping table {name}")
             r = client.delete(f"/schemas/{name}")
             if r.status_code not in (200, 404):
                 _check(r, f"dropping schema {name}")
-    with httpx.Client(timeout=10.0) as client:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=10.0, transport=transport) as client:
         while pending:
-            held = {server: set(_server_tables(client, server)) for server in {s for s, _ in pending}}
-            pending = {(server, table) for server, table in pending if table in held[server]}
+            held = {server: _server_tables(client, server) for server in {s for s, _ in pending}}
+            # a server that did not answer in time (None) may still hold its tables
+            pending = {(srv, t) for srv, t in pending if (tables := held[srv]) is None or t in tables}
             if not pending:
                 return
             if time.monotonic() > deadline:
@@ -165,44 +195,55 @@ def drop_all(names: Iterable[str], settings: Settings, timeout_s: float = 120.0)
             time.sleep(0.2)
 
 
-EXTERNAL_VIEW_WAIT_S = 15.0
-
-
-def _servers_to_be_told(client: httpx.Client, name: str) -> list[str]:
-    """The admin API of each server the controller will tell to drop REALTIME table `name`: those in
-    its external view, once that names every segment of the ideal state or `EXTERNAL_VIEW_WAIT_S`
-    passed (a server that is down never reports). [] for no such table."""
+def _ideal_pairs(client: httpx.Client, name: str, live: set[str]) -> set[tuple[str, str]] | None:
+    """The (segment, instance) pairs of REALTIME table `name`'s ideal state whose instance is live; None
+    for no such table. A dead instance (one left in ZooKeeper by an old run) never reports."""
     r = client.get(f"/tables/{name}/idealstate", params={"tableType": "realtime"})
     if r.status_code == 404:
-        return []
+        return None
     _check(r, f"reading the ideal state of {name}")
-    wanted = {(seg, inst) for seg, hosts in (r.json().get("REALTIME") or {}).items() for inst in hosts}
+    ideal = r.json().get("REALTIME") or {}
+    return {(seg, inst) for seg, hosts in ideal.items() for inst in hosts if inst in live}
+
+
+def _wait_for_external_views(
+    client: httpx.Client, wanted: dict[str, set[tuple[str, str]]]
+) -> dict[str, set[tuple[str, str]]]:
+    """Each table's external view as (segment, instance) pairs, read until it holds the `wanted` pairs
+    or `EXTERNAL_VIEW_WAIT_S` passed."""
+    seen: dict[str, set[tuple[str, str]]] = {name: set() for name in wanted}
     until = time.monotonic() + EXTERNAL_VIEW_WAIT_S
     while True:
-        r = client.get(f"/tables/{name}/externalview", params={"tableType": "realtime"})
-        # 404 here: no external view yet (the controller answers "Table not found" for a null view)
-        if r.status_code not in (200, 404):
-            _check(r, f"reading the external view of {name}")
-        view = (r.json().get("REALTIME") or {}) if r.status_code == 200 else {}
-        seen = {(seg, inst) for seg, hosts in view.items() for inst in hosts}
-        if wanted <= seen or time.monotonic() > until:
-            break
+        for name in wanted:
+            if wanted[name] <= seen[name]:
+                continue
+            r = client.get(f"/tables/{name}/externalview", params={"tableType": "realtime"})
+            # 404: no external view yet (the controller answers "Table not found" for a null view)
+            if r.status_code not in (200, 404):
+                _check(r, f"reading the external view of {name}")
+            view = (r.json().get("REALTIME") or {}) if r.status_code == 200 else {}
+            seen[name] = {(seg, inst) for seg, hosts in view.items() for inst in hosts}
+        if all(wanted[name] <= seen[name] for name in wanted) or time.monotonic() > until:
+            return seen
         time.sleep(0.1)
-    urls = []
-    for instance in sorted({inst for _, inst in seen}):
-        info = client.get(f"/instances/{instance}")
-        _check(info, f"reading instance {instance}")
-        config = info.json()
-        urls.append(f"http://{config['hostName']}:{config['adminPort']}")
-    return urls
 
 
-def _server_tables(client: httpx.Client, server: str) -> list[str]:
-    """The tables a server holds (its admin API's GET /tables); [] for a server that is gone."""
+def _admin_url(client: httpx.Client, instance: str) -> str:
+    info = client.get(f"/instances/{instance}")
+    _check(info, f"reading instance {instance}")
+    config = info.json()
+    return f"http://{config['hostName']}:{config['adminPort']}"
+
+
+def _server_tables(client: httpx.Client, server: str) -> list[str] | None:
+    """The tables a server holds (its admin API's GET /tables): [] for a server that is gone, None for
+    one that did not answer in time."""
     try:
         r = client.get(f"{server}/tables")
-    except httpx.TransportError:
+    except httpx.ConnectError:
         return []
+    except httpx.TimeoutException:
+        return None
     _check(r, f"listing the tables of {server}")
     return list(r.json().get("tables", []))
 
