@@ -317,6 +317,30 @@ def _cancel(settings: Settings, job_name: str) -> None:
             raise BackfillError(f"job {job_id} of {job_name} did not stop within 120 s of its cancel")
 
 
+# answers to a group deletion that a retry can get past (a young broker still electing or loading the
+# group coordinator)
+_COORDINATOR_NOT_READY = (
+    "NotCoordinatorError",
+    "CoordinatorLoadInProgressError",
+    "CoordinatorNotAvailableError",
+)
+
+
+def _delete_group(admin: KafkaAdminClient, group: str) -> bool:
+    """Delete consumer `group`: True once it is gone, False to retry. A group left with offsets would
+    make the next job skip what they cover, so any other error raises BackfillError."""
+    try:  # kafka-python 3.0 answers {group: "OK" | error class name}
+        results = dict(admin.delete_groups([group]))
+    except CoordinatorNotAvailableError:  # a new stack: no offsets topic yet, so no group either
+        return True
+    if any(error in _COORDINATOR_NOT_READY for error in results.values()):
+        return False
+    failed = {g: error for g, error in results.items() if error not in ("OK", "GroupIdNotFoundError")}
+    if failed:
+        raise BackfillError(f"deleting consumer group {group} failed: {failed}")
+    return True
+
+
 def remove_generation(settings: Settings, generation: Generation) -> None:
     """Cancel the generation's job and delete its Pinot tables (first: a table whose topic is gone
     keeps the controller retrying), output topics, consumer group and job record. The raw and
@@ -331,13 +355,7 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
             admin.delete_topics(doomed)
             # Kafka deletes asynchronously: a topic created again before it is gone would vanish
             _wait(lambda: not set(doomed) & set(admin.list_topics()), 120, f"deleting {doomed}")
-        try:  # kafka-python 3.0 answers {group: "OK" | error class name}
-            results = dict(admin.delete_groups([generation.job_name]))
-        except CoordinatorNotAvailableError:  # a new stack: no offsets topic yet, so no group either
-            results = {}
-        failed = {g: error for g, error in results.items() if error not in ("OK", "GroupIdNotFoundError")}
-        if failed:  # a group left with offsets would make the next job skip what they cover
-            raise BackfillError(f"deleting consumer group {generation.job_name} failed: {failed}")
+        _wait(lambda: _delete_group(admin, generation.job_name), 60, f"deleting group {generation.job_name}")
     finally:
         admin.close()
     recovery.record_path(settings, generation.job_name).unlink(missing_ok=True)

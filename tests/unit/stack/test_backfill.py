@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from stack.backfill import reached
+from typing import Any, cast
+
+import pytest
+from kafka.errors import CoordinatorNotAvailableError
+
+from stack.backfill import BackfillError, _delete_group, reached
 
 
 def test_a_job_has_reached_a_target_on_every_partition_or_not_at_all() -> None:
@@ -12,3 +17,30 @@ def test_a_job_has_reached_a_target_on_every_partition_or_not_at_all() -> None:
     assert not reached({0: 10}, {0: 10, 1: 1})  # nothing committed on a partition with records
     assert reached({0: 3}, {0: 3, 1: 0})  # an empty partition needs no commit
     assert reached({}, {})  # a served job that never committed: nothing to catch up with
+
+
+class _Admin:
+    """KafkaAdminClient.delete_groups as kafka-python 3.0 answers it: one scripted answer per call."""
+
+    def __init__(self, *answers: str | Exception) -> None:
+        self.answers = list(answers)
+
+    def delete_groups(self, groups: list[str]) -> dict[str, str]:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {groups[0]: answer}
+
+
+def _delete(admin: _Admin) -> bool:
+    return _delete_group(cast(Any, admin), "g1")
+
+
+def test_a_group_deletion_retries_while_the_coordinator_is_not_ready_and_fails_on_other_errors() -> None:
+    assert not _delete(_Admin("NotCoordinatorError"))  # seen on a young broker: retried
+    assert not _delete(_Admin("CoordinatorLoadInProgressError"))
+    assert _delete(_Admin("OK"))
+    assert _delete(_Admin("GroupIdNotFoundError"))
+    assert _delete(_Admin(CoordinatorNotAvailableError()))  # no offsets topic yet: no group either
+    with pytest.raises(BackfillError, match="NonEmptyGroupError"):
+        _delete(_Admin("NonEmptyGroupError"))
