@@ -156,7 +156,7 @@ def drop_all(
     """
     names = list(names)
     with httpx.Client(base_url=settings.pinot_controller_url, timeout=60.0, transport=transport) as client:
-        live = set(client.get("/zk/ls", params={"path": f"/{settings.pinot_cluster}/LIVEINSTANCES"}).json())
+        live = live_instances(client, settings)
         wanted = {name: pairs for name in names if (pairs := _ideal_pairs(client, name, live)) is not None}
         seen = _wait_for_external_views(client, wanted)
         missing = {name: sorted(pairs - seen[name]) for name, pairs in wanted.items() if pairs - seen[name]}
@@ -193,6 +193,14 @@ def drop_all(
                 left = ", ".join(sorted(f"{table} on {server}" for server, table in pending))
                 raise PinotTableError(f"still held {timeout_s:.0f} s after their drop: {left}")
             time.sleep(0.2)
+
+
+def live_instances(client: httpx.Client, settings: Settings) -> set[str]:
+    """The cluster's live Helix instances (servers, brokers, controllers), through the controller
+    `client`'s ZooKeeper browser: the ones that report, as Helix itself counts them."""
+    r = client.get("/zk/ls", params={"path": f"/{settings.pinot_cluster}/LIVEINSTANCES"})
+    _check(r, "listing the live instances")
+    return set(r.json())
 
 
 def _ideal_pairs(client: httpx.Client, name: str, live: set[str]) -> set[tuple[str, str]] | None:

@@ -10,6 +10,7 @@ import socket
 
 import httpx
 
+from provisioning import pinot_tables
 from stack.engines.base import Engine, Probe
 from stack.process import ProcessSpec, Supervisor
 from toolchain import paths
@@ -163,7 +164,7 @@ class Pinot(Engine):
         s = self.settings
         with httpx.Client(base_url=s.pinot_controller_url, timeout=10.0) as client:
             known = client.get("/instances").json().get("instances", [])
-            live = client.get("/zk/ls", params={"path": f"/{s.pinot_cluster}/LIVEINSTANCES"}).json()
+            live = pinot_tables.live_instances(client, s)
             stale = [i for i in known if i not in self.own_instances() and i not in live]
             refused = [name for name in stale if client.delete(f"/instances/{name}").status_code >= 400]
         return [name for name in stale if name not in refused], refused
