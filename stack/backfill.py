@@ -341,6 +341,12 @@ def _delete_group(admin: KafkaAdminClient, group: str) -> bool:
     return True
 
 
+def delete_consumer_group(admin: KafkaAdminClient, group: str, timeout_s: float = 60.0) -> None:
+    """Delete consumer `group` (gone already is fine), riding out a group coordinator that is not
+    ready yet. Raises BackfillError on any other error, or after `timeout_s`."""
+    _wait(lambda: _delete_group(admin, group), timeout_s, f"deleting group {group}")
+
+
 def remove_generation(settings: Settings, generation: Generation) -> None:
     """Cancel the generation's job and delete its Pinot tables (first: a table whose topic is gone
     keeps the controller retrying), output topics, consumer group and job record. The raw and
@@ -355,7 +361,7 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
             admin.delete_topics(doomed)
             # Kafka deletes asynchronously: a topic created again before it is gone would vanish
             _wait(lambda: not set(doomed) & set(admin.list_topics()), 120, f"deleting {doomed}")
-        _wait(lambda: _delete_group(admin, generation.job_name), 60, f"deleting group {generation.job_name}")
+        delete_consumer_group(admin, generation.job_name)
     finally:
         admin.close()
     recovery.record_path(settings, generation.job_name).unlink(missing_ok=True)

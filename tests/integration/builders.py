@@ -105,13 +105,14 @@ def reset_product_pipeline(settings: Settings) -> None:
     product tables, topics, consumer group or job record. Tests that use the product's names (`rta up`,
     provisioning) start and end with it, so they pass in any order and on a kept stack
     (RTA_TEST_KEEP_STACK=1)."""
-    from kafka.errors import CoordinatorNotAvailableError, UnknownTopicOrPartitionError
+    from kafka.errors import UnknownTopicOrPartitionError
 
     from core import topics
     from core.datasets import DATASETS, JOB_NAME
     from flink_jobs.runner import TERMINAL_STATES, FlinkRest
     from provisioning import pinot_tables
     from stack import recovery
+    from stack.backfill import delete_consumer_group
 
     with FlinkRest(settings) as rest:
         active = [
@@ -127,10 +128,7 @@ def reset_product_pipeline(settings: Settings) -> None:
     names = [topics.EVENTS, *(d.topic for d in DATASETS)]
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-test-reset")
     try:
-        # A new stack has no group coordinator yet (no offsets topic) and so no group to delete. The
-        # result lists an error per group (GroupIdNotFound): either way the group is gone.
-        with contextlib.suppress(CoordinatorNotAvailableError):
-            admin.delete_groups([JOB_NAME])
+        delete_consumer_group(admin, JOB_NAME)
         present = [n for n in names if n in set(admin.list_topics())]
         if present:
             with contextlib.suppress(UnknownTopicOrPartitionError):
