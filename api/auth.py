@@ -24,7 +24,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -154,10 +154,10 @@ def authenticate(keys: Keys, key: str | None) -> ApiKey:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rta"'}
 
 
-def require(scope: Scope) -> Callable[[Request], None]:
+def require(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A route dependency: the request's key has `scope` and rate to spare (no-op with access control off)."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # no I/O: on the event loop, not the thread pool
         keys: Keys = request.app.state.keys
         if not keys.required(request):
             return

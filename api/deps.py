@@ -1,4 +1,8 @@
-"""Typed dependencies for the routes: settings, the shared Pinot client, table names, the clock."""
+"""Typed dependencies for the routes: settings, the shared Pinot client, table names, the clock.
+
+Dependencies that do no blocking I/O are `async def`, here and in api/params.py: FastAPI runs a plain
+`def` dependency in its thread pool, and each such hop cost about 0.5 ms of CPU per request on the
+2-core machine (docs/benchmarks.md section 12)."""
 
 from __future__ import annotations
 
@@ -14,17 +18,17 @@ from query.pinot import Pinot, Queryable
 from query.serving import ServedTables
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_pinot(request: Request) -> Pinot:
+async def get_pinot(request: Request) -> Pinot:
     pinot: Pinot = request.app.state.pinot
     return pinot
 
 
-def get_tables(request: Request) -> Tables:
+async def get_tables(request: Request) -> Tables:
     """The tables this request answers from: read once, so a rebuild's switch never splits an answer."""
     served: ServedTables = request.app.state.tables
     return served.current()
@@ -39,7 +43,7 @@ class Context:
     settings: Settings
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -49,7 +53,7 @@ TablesDep = Annotated[Tables, Depends(get_tables)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_context(pinot: PinotDep, tables: TablesDep, settings: SettingsDep) -> Context:
+async def get_context(pinot: PinotDep, tables: TablesDep, settings: SettingsDep) -> Context:
     """Overriding get_pinot (tests: a fake Pinot) reaches every route through this."""
     return Context(pinot, tables, settings)
 

@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         metrics.registry.unregister(app.state.alerts.collector)
         await app.state.live.close()
         app.state.pinot.close()
+        if cache is not None:
+            cache.close()
 
     app = FastAPI(
         title="rta metrics API",

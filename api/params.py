@@ -63,7 +63,7 @@ GranularityParam = Annotated[Granularity, Query(description="bucket size: local 
 _DEFAULT_SPAN = {Granularity.minute: timedelta(hours=1), Granularity.hour: timedelta(days=1)}
 
 
-def series_range(
+async def series_range(
     now: NowDep,
     from_: From = None,
     to: To = None,
@@ -75,13 +75,13 @@ def series_range(
     return time_range(from_, to, tz, granularity, now, span, max_buckets=MAX_BUCKETS)
 
 
-def minute_range(now: NowDep, from_: From = None, to: To = None, tz: Tz = "UTC") -> TimeRange:
+async def minute_range(now: NowDep, from_: From = None, to: To = None, tz: Tz = "UTC") -> TimeRange:
     """The range of a series with a point per minute (sliding windows): at most MAX_BUCKETS, the newest."""
     span = _DEFAULT_SPAN[Granularity.minute]
     return time_range(from_, to, tz, Granularity.minute, now, span, max_buckets=MAX_BUCKETS)
 
 
-def span_range(
+async def span_range(
     now: NowDep,
     from_: From = None,
     to: To = None,
@@ -94,7 +94,7 @@ def span_range(
     return time_range(from_, to, tz, granularity, now, span, max_buckets=None)
 
 
-def filter_params(
+async def filter_params(
     device_type: Annotated[Literal["desktop", "mobile", "tablet"] | None, Query()] = None,
     os: Dimension = None,
     browser: Dimension = None,
@@ -104,7 +104,7 @@ def filter_params(
     return Filters(device_type, os, browser, location, product_category)
 
 
-def session_filter_params(
+async def session_filter_params(
     device_type: Annotated[Literal["desktop", "mobile", "tablet"] | None, Query()] = None,
     os: Dimension = None,
     browser: Dimension = None,
@@ -124,7 +124,7 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = 50,
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description="rows to skip; the first row's rank is offset + 1")

@@ -1,11 +1,14 @@
-"""The API under load: each endpoint at fixed request rates with `hey` (a real HTTP load tool), while the
-generator ingests, and the same SQL sent straight to the Pinot broker to show the API's own overhead.
+"""The API under load: each endpoint at fixed request rates with `vegeta` (an open-model HTTP load tool),
+while the generator ingests, and the same SQL sent straight to the Pinot broker to show the API's own
+overhead.
 
     .venv/bin/python -m bench.api_load                      (needs `make up`; nothing else busy)
 
-`hey` runs `workers` connections, each limited to rate/workers requests/s: when responses are slower
-than a worker's share the achieved rate falls below the target, and the table shows it. Latency is
-measured by hey per request. Writes bench/results/api-load.json.
+vegeta sends at the set rate, evenly spaced, whatever the latency: a slow answer does not delay the
+next request, so queueing shows in the latency rather than as a lower rate. Every request counts: one
+that times out (10 s) or fails is an error, and `achieved_rps` counts 2xx answers only. Each API row
+also has the API process's CPU time per request (user + system, from /proc, over the row's requests).
+Writes bench/results/api-load.json.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import io
 import json
 import math
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,9 +34,9 @@ from rich.table import Table
 from api.deps import get_pinot
 from api.main import create_app
 from bench.api_latency import ENDPOINTS
-from bench.footprint import sampling
+from bench.footprint import cpu_seconds, sampling
 from bench.stats import percentile
-from bench.tools import ensure_hey
+from bench.tools import ensure_vegeta
 from bench.traffic import generating
 from core.settings import Settings, get_settings
 from query.pinot import Queryable
@@ -42,7 +46,6 @@ from stack.process import Supervisor
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
-PER_WORKER = 2.0  # requests/s per hey worker: a worker waits for its response before the next one
 # Endpoints also timed straight against the broker, query for query.
 DIRECT = ("active-users (minute)", "products top 10", "revenue")
 
@@ -57,35 +60,52 @@ class Result:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    cpu_us_per_request: float | None = None
 
 
-def hey(
+def vegeta(
     binary: Path, url: str, rate: float, seconds: float, body: bytes | None = None
 ) -> tuple[list[float], int]:
-    """(latencies of answered requests in ms, non-2xx answers) for `seconds` at `rate` requests/s."""
-    workers = max(1, math.ceil(rate / PER_WORKER))
-    argv = [str(binary), "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}", "-o", "csv"]
-    argv += ["-t", "10"]
-    if body is not None:
-        argv += ["-m", "POST", "-T", "application/json", "-d", body.decode()]
-    return parse_hey_csv(subprocess.run([*argv, url], check=True, capture_output=True, text=True).stdout)
+    """(latencies of 2xx answers in ms, other outcomes) for `seconds` at `rate` requests/s."""
+    with tempfile.TemporaryDirectory() as scratch:
+        target = f"GET {url}\n"
+        if body is not None:
+            (Path(scratch) / "body").write_bytes(body)
+            target = f"POST {url}\nContent-Type: application/json\n@{Path(scratch) / 'body'}\n"
+        # at most 1,000 requests in flight: beyond that the rate falls
+        limits = [f"-rate={rate:g}/s", f"-duration={seconds:g}s", "-timeout=10s", "-max-workers=1000"]
+        attack = subprocess.run(
+            [str(binary), "attack", *limits],
+            input=target.encode(),
+            check=True,
+            capture_output=True,
+        )
+        encoded = subprocess.run(
+            [str(binary), "encode", "--to", "csv"], input=attack.stdout, check=True, capture_output=True
+        )
+    return parse_vegeta_csv(encoded.stdout.decode())
 
 
-def parse_hey_csv(text: str) -> tuple[list[float], int]:
-    """hey's per-request CSV -> (latencies in ms of 2xx answers, count of other answers).
-
-    hey lists answered requests only: a request that timed out shows as a shortfall in the achieved
-    rate, not here."""
+def parse_vegeta_csv(text: str) -> tuple[list[float], int]:
+    """vegeta's per-request CSV (timestamp, code, latency ns, ...) -> (latencies in ms of 2xx answers,
+    count of the rest: other statuses, and code 0 for a timeout or a refused connection)."""
     latencies, errors = [], 0
-    for row in csv.DictReader(io.StringIO(text)):
-        if row["status-code"].startswith("2"):
-            latencies.append(float(row["response-time"]) * 1000)
+    for row in csv.reader(io.StringIO(text)):
+        if row[1].startswith("2"):
+            latencies.append(int(row[2]) / 1e6)
         else:
             errors += 1
     return latencies, errors
 
 
-def summarise(target: str, rate: float, seconds: float, latencies: list[float], errors: int) -> Result:
+def summarise(
+    target: str,
+    rate: float,
+    seconds: float,
+    latencies: list[float],
+    errors: int,
+    cpu_s: float | None = None,
+) -> Result:
     def pct(q: float) -> float:
         return round(percentile(latencies, q), 1) if latencies else math.nan
 
@@ -98,6 +118,7 @@ def summarise(target: str, rate: float, seconds: float, latencies: list[float], 
         pct(0.5),
         pct(0.95),
         pct(0.99),
+        round(cpu_s * 1e6 / (len(latencies) + errors), 1) if cpu_s is not None and latencies else None,
     )
 
 
@@ -118,8 +139,8 @@ def captured_sql(settings: Settings, path: str) -> list[str]:
     overridden by a recording one, as a test would)."""
     sent: list[str] = []
 
-    def recording(request: Request) -> Queryable:
-        return _Recording(get_pinot(request), sent)
+    async def recording(request: Request) -> Queryable:
+        return _Recording(await get_pinot(request), sent)
 
     app = create_app(settings)
     app.dependency_overrides[get_pinot] = recording
@@ -129,7 +150,7 @@ def captured_sql(settings: Settings, path: str) -> list[str]:
 
 
 def main(
-    rate: Annotated[list[float], typer.Option(help="Requests/s to try; repeat.")] = [50, 200, 300, 500],  # noqa: B006
+    rate: Annotated[list[float], typer.Option(help="Requests/s to try; repeat.")] = [50, 300, 1000],  # noqa: B006
     seconds: Annotated[float, typer.Option(help="Seconds per endpoint and rate.", min=2)] = 10,
     ingest: Annotated[float, typer.Option(help="Events/s the generator sends meanwhile.", min=0)] = 1000,
     broker: Annotated[
@@ -137,7 +158,7 @@ def main(
     ] = True,
 ) -> None:
     settings = get_settings()
-    binary = ensure_hey()
+    binary = ensure_vegeta()
     supervisor = Supervisor(settings.run_dir)
     supervisor.stop(API)  # a fresh API process with this environment's settings (RTA_API_CACHE_TTL_S)
     start_api(settings, supervisor)
@@ -145,26 +166,33 @@ def main(
     direct = {name: captured_sql(settings, ENDPOINTS[name]) for name in DIRECT} if broker else {}
     broker_url = f"{settings.pinot_broker_url}/query/sql"
     total_s = len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) * (seconds + 2) + 60
-    api_pid = supervisor.find(API)
+    api_process = supervisor.find(API)
+    api_pid = api_process.pid if api_process else None
     with (
         generating(ingest, total_s, RESULTS / "logs"),
-        sampling(settings, extra={"api": api_pid.pid} if api_pid else None) as sampler,
+        sampling(settings, extra={"api": api_pid} if api_pid else None) as sampler,
     ):
         for r in rate:
             for name, path in ENDPOINTS.items():
-                latencies, errors = hey(binary, f"{settings.api_url}{path}", r, seconds)
-                results.append(summarise(f"API {name}", r, seconds, latencies, errors))
+                before = cpu_seconds(api_pid)
+                latencies, errors = vegeta(binary, f"{settings.api_url}{path}", r, seconds)
+                after = cpu_seconds(api_pid)
+                cpu = after - before if after is not None and before is not None else None
+                results.append(summarise(f"API {name}", r, seconds, latencies, errors, cpu))
                 console.print(asdict(results[-1]), highlight=False)
+        # Last: Pinot does not cancel a query its client gave up on, so a broker row that floods it would
+        # slow the API rows after it.
+        for r in rate:
             for name, statements in direct.items():
                 for i, sql in enumerate(statements, start=1):
                     body = orjson.dumps({"sql": sql})
-                    latencies, errors = hey(binary, broker_url, r, seconds, body=body)
+                    latencies, errors = vegeta(binary, broker_url, r, seconds, body=body)
                     results.append(
                         summarise(f"broker {name} q{i}/{len(statements)}", r, seconds, latencies, errors)
                     )
                     console.print(asdict(results[-1]), highlight=False)
     table = Table(title=f"API under load ({seconds:.0f}s per row, generator at {ingest:,.0f} ev/s)")
-    for col in ("target", "rate", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
+    for col in ("target", "rate", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CPU µs/req"):
         table.add_column(col, justify="left" if col == "target" else "right")
     for res in results:
         table.add_row(
@@ -175,6 +203,7 @@ def main(
             f"{res.p95_ms}",
             f"{res.p99_ms}",
             str(res.errors),
+            "" if res.cpu_us_per_request is None else f"{res.cpu_us_per_request:.0f}",
         )
     console.print(table)
     RESULTS.mkdir(exist_ok=True)

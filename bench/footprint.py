@@ -132,6 +132,14 @@ def sampling(
         sampler.stop()
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system, all threads) one process has used so far; None for no process."""
+    if pid is None:
+        return None
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def at_rest(settings: Settings, seconds: float = 10.0) -> dict[str, dict[str, float]]:
     """CPU and RSS of the stack over a quiet spell."""
     with sampling(settings) as sampler:

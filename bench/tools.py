@@ -11,24 +11,26 @@ from pathlib import Path
 
 from toolchain.paths import cache_dir
 
-# rakyll/hey: an HTTP load generator with a per-worker rate limit and per-request CSV output.
-HEY_MODULE, HEY_VERSION = "github.com/rakyll/hey", "v0.1.4"
+# tsenart/vegeta: an open-model HTTP load generator. It sends at the set rate whatever the answers' latency
+# (a slow answer cannot hold back the next request, so the latency it reports is not flattered by
+# coordinated omission), and spaces the requests evenly rather than in bursts.
+VEGETA_MODULE, VEGETA_VERSION = "github.com/tsenart/vegeta/v12", "v12.13.0"
 
 
-def ensure_hey() -> Path:
-    """The pinned `hey` binary, built with the machine's Go toolchain the first time."""
-    target = cache_dir() / "bin" / f"hey-{HEY_VERSION}"
+def ensure_vegeta() -> Path:
+    """The pinned `vegeta` binary, built with the machine's Go toolchain the first time."""
+    target = cache_dir() / "bin" / f"vegeta-{VEGETA_VERSION}"
     if target.exists():
         return target
     go = shutil.which("go")
     if go is None:
         raise SystemExit(
-            "bench: the API load test drives `hey`, built from source with Go; install Go "
-            "(Debian: apt-get install golang) or put a hey binary at " + str(target)
+            "bench: the API load test drives `vegeta`, built from source with Go; install Go "
+            "(Debian: apt-get install golang) or put a vegeta binary at " + str(target)
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         env = {**os.environ, "GOBIN": scratch, "GOFLAGS": "-mod=mod"}
-        subprocess.run([go, "install", f"{HEY_MODULE}@{HEY_VERSION}"], check=True, env=env)
-        (Path(scratch) / "hey").rename(target)  # complete or absent, never half-written
+        subprocess.run([go, "install", f"{VEGETA_MODULE}@{VEGETA_VERSION}"], check=True, env=env)
+        (Path(scratch) / "vegeta").rename(target)  # complete or absent, never half-written
     return target

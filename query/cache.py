@@ -4,18 +4,27 @@ The API's time ranges are aligned to their buckets, so the same question within 
 SQL; many clients polling a dashboard then cost one Pinot query per `ttl_s` instead of one each.
 Concurrent misses for the same SQL wait for the one query in flight (no stampede at expiry). Answers
 are at most `ttl_s` old; `meta.as_of` in each response says how fresh the data is.
+
+Refresh-ahead: an answer read when it is older than `refresh_after` of its life is queried again in a
+background thread while it is still served. A question asked steadily then never expires, so no
+request waits for Pinot, as long as the query takes less than the rest of the answer's life; answers
+are never older than `ttl_s` all the same (an answer that expires before its refresh lands is gone,
+and the next request waits for the query in flight, as on a first miss).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cachetools import TTLCache
 
 Rows = list[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 class QueryCache:
@@ -25,34 +34,81 @@ class QueryCache:
         maxsize: int = 4096,
         timer: Callable[[], float] = time.monotonic,
         on_lookup: Callable[[bool], None] | None = None,
+        refresh_after: float = 0.5,
+        refresh_threads: int = 2,
     ) -> None:
         self._on_lookup = on_lookup  # told hit (True) or miss (False) for each lookup: the API counts them
-        self._answers: TTLCache[str, Rows] = TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer)
+        self._timer = timer
+        self._refresh_age = ttl_s * refresh_after
+        # sql -> (rows, when they were fetched, by `timer`)
+        self._answers: TTLCache[str, tuple[Rows, float]] = TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer)
         self._lock = threading.Lock()
         self._in_flight: dict[str, threading.Lock] = {}
+        self._refreshing: set[str] = set()
+        self._refresher = ThreadPoolExecutor(refresh_threads, thread_name_prefix="query-cache-refresh")
 
-    def _cached(self, sql: str) -> Rows | None:
+    def close(self) -> None:
+        """Stop refreshing (refreshes already running finish on their own)."""
+        self._refresher.shutdown(wait=False, cancel_futures=True)
+
+    def _cached(self, sql: str, run: Callable[[], Rows] | None) -> Rows | None:
         with self._lock:
-            rows = self._answers.get(sql)
-        return None if rows is None else [dict(r) for r in rows]  # callers may edit their copy
+            entry = self._answers.get(sql)
+            if entry is None:
+                return None
+            rows, fetched = entry
+            due = self._timer() - fetched >= self._refresh_age
+            if due and run is not None and sql not in self._refreshing and sql not in self._in_flight:
+                self._refreshing.add(sql)
+                try:
+                    self._refresher.submit(self._refresh, sql, run, fetched)
+                except RuntimeError:  # closed: the answer simply expires
+                    self._refreshing.discard(sql)
+        return [dict(r) for r in rows]  # callers may edit their copy
+
+    def _refresh(self, sql: str, run: Callable[[], Rows], replacing: float) -> None:
+        try:
+            self._fill(sql, run, newer_than=replacing)
+        except Exception as exc:  # the answer expires; the next request asks Pinot and sees the error
+            log.debug("refresh of a cached answer failed: %s", exc)
+        finally:
+            with self._lock:
+                self._refreshing.discard(sql)
+
+    def get(self, sql: str, run: Callable[[], Rows] | None = None) -> Rows | None:
+        """The cached answer to `sql` (a copy), or None without asking anyone. Only a hit is counted:
+        the caller answers a miss with `rows`, which counts the lookup then. With `run`, an answer due
+        for its refresh is refreshed in the background."""
+        cached = self._cached(sql, run)
+        if cached is not None and self._on_lookup is not None:
+            self._on_lookup(True)
+        return cached
 
     def rows(self, sql: str, run: Callable[[], Rows]) -> Rows:
-        cached = self._cached(sql)
+        cached = self._cached(sql, run)
         if self._on_lookup is not None:
             self._on_lookup(cached is not None)
         if cached is not None:
             return cached
+        return [dict(r) for r in self._fill(sql, run)]
+
+    def _fill(self, sql: str, run: Callable[[], Rows], newer_than: float | None = None) -> Rows:
+        """The answer to `sql`: one query per SQL at a time; a caller arriving meanwhile waits for it.
+        A refresh passes `newer_than`, the fetch time of the answer it replaces, which does not count."""
         with self._lock:
             flight = self._in_flight.setdefault(sql, threading.Lock())
         with flight:
-            cached = self._cached(sql)  # answered while this thread waited for the query in flight
-            if cached is not None:
-                return cached
+            with self._lock:
+                entry = self._answers.get(sql)
+                # answered while this thread waited for the query in flight
+                if entry is not None and (newer_than is None or entry[1] > newer_than):
+                    return entry[0]
             try:
+                fetched = self._timer()
                 rows = run()
                 with self._lock:
-                    self._answers[sql] = rows  # before the flight ends: a newcomer finds the answer
+                    self._answers[sql] = (rows, fetched)  # before the flight ends: a newcomer finds it
             finally:
                 with self._lock:
                     self._in_flight.pop(sql, None)
-            return [dict(r) for r in rows]
+            return rows

@@ -114,6 +114,18 @@ class Pinot:
             return self._query(bound)
         return self._cache.rows(bound, lambda: self._query(bound))
 
+    @property
+    def caching(self) -> bool:
+        return self._cache is not None
+
+    def cached(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]] | None:
+        """The cached answer to the query, or None (no cache, or not in it); never waits for Pinot (an
+        answer due for its refresh is refreshed in the background)."""
+        if self._cache is None:
+            return None
+        bound = bind(sql, params or {})
+        return self._cache.get(bound, lambda: self._query(bound))
+
     def _query(self, sql: str) -> list[dict[str, Any]]:
         """Rows of one query; raises PinotUnavailable or PinotQueryFailed (never pinotdb's own errors)."""
         cursor = self._connection.cursor()
@@ -136,6 +148,25 @@ class Pinot:
         columns = ", ".join(identifier(name) for name in model.model_fields)
         sql = f"SELECT {columns} FROM {identifier(table)} {sql_tail}"
         return [model.model_validate(row) for row in self.rows(sql, params)]
+
+
+class CacheMiss(BaseException):
+    """A query that CacheOnly could not answer. A BaseException, like asyncio's CancelledError, so that no
+    `except Exception` on the way can mistake it for an error to answer."""
+
+
+class CacheOnly:
+    """A Queryable that answers what `pinot`'s cache holds now and raises CacheMiss for anything else: the
+    API runs a route with it on the event loop first, and only a miss goes to a worker thread."""
+
+    def __init__(self, pinot: Pinot) -> None:
+        self.pinot = pinot
+
+    def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
+        found = self.pinot.cached(sql, params)
+        if found is None:
+            raise CacheMiss(sql)
+        return found
 
 
 def active_users(

@@ -31,6 +31,10 @@ def api_spec(settings: Settings, env: Mapping[str, str] | None = None) -> Proces
             "--port",
             str(settings.port(settings.api_port)),
             "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             "--timeout-graceful-shutdown",  # live streams never end by themselves: don't wait on them
             "3",
         ],

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api import buckets
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -26,7 +27,7 @@ from core.metrics import ActiveUsersSliding
 from query import analytics
 from query.analytics import Filters
 
-router = APIRouter(prefix="/metrics", tags=["active users"])
+router = APIRouter(prefix="/metrics", tags=["active users"], route_class=CacheFirstRoute)
 ZERO = {"active_users": 0, "sessions": 0, "events": 0}
 
 

@@ -11,7 +11,7 @@ from api.schemas import Alerts, AlertStatus
 router = APIRouter(tags=["operations"])
 
 
-def get_alerts(request: Request) -> AlertEvaluator:
+async def get_alerts(request: Request) -> AlertEvaluator:
     alerts: AlertEvaluator = request.app.state.alerts
     return alerts
 

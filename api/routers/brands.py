@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -12,7 +13,7 @@ from api.schemas import BrandRank, BrandRanking, RegionRank, RegionRanking
 from core.choices import BrandSort, RegionSort
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["enrichment"])
+router = APIRouter(prefix="/metrics", tags=["enrichment"], route_class=CacheFirstRoute)
 
 
 @router.get("/brands", responses=METRIC_RESPONSES)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -12,7 +13,7 @@ from api.schemas import CategoryRank, CategoryRanking
 from core.choices import CategorySort
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["products"])
+router = APIRouter(prefix="/metrics", tags=["products"], route_class=CacheFirstRoute)
 
 
 @router.get("/categories", responses=METRIC_RESPONSES)

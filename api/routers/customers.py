@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -12,7 +13,7 @@ from api.schemas import LocationRank, LocationRanking, OrderCount, OrderFrequenc
 from core.choices import LocationSort
 from query import analytics
 
-router = APIRouter(prefix="/metrics/customers", tags=["customers"])
+router = APIRouter(prefix="/metrics/customers", tags=["customers"], route_class=CacheFirstRoute)
 
 
 @router.get("/locations", responses=METRIC_RESPONSES)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -13,7 +14,7 @@ from api.timerange import TimeRange
 from core.contract import Code
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["data quality"])
+router = APIRouter(prefix="/metrics", tags=["data quality"], route_class=CacheFirstRoute)
 ZERO = {"accepted": 0, "late": 0, "dead_lettered": 0}
 
 
@@ -31,7 +32,7 @@ def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> Qu
     return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
 
 
-letters = APIRouter(prefix="/metrics", tags=["data quality"])
+letters = APIRouter(prefix="/metrics", tags=["data quality"], route_class=CacheFirstRoute)
 """Dead letters carry raw payloads (user ids): a router of their own, for the `sessions` scope."""
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -11,7 +12,7 @@ from api.params import SpanDep
 from api.schemas import Dimensions
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["filters"])
+router = APIRouter(prefix="/metrics", tags=["filters"], route_class=CacheFirstRoute)
 
 
 @router.get("/dimensions", responses=METRIC_RESPONSES)

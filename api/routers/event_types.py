@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -11,7 +12,7 @@ from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
 
-router = APIRouter(prefix="/metrics", tags=["events"])
+router = APIRouter(prefix="/metrics", tags=["events"], route_class=CacheFirstRoute)
 ZERO = {name: 0 for name in (*analytics.EVENT_TYPES, "events")}
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -14,7 +15,7 @@ from core.choices import FUNNEL_STEPS, FunnelBreakdown
 from query import analytics
 from query.analytics import Filters
 
-router = APIRouter(prefix="/metrics", tags=["funnel"])
+router = APIRouter(prefix="/metrics", tags=["funnel"], route_class=CacheFirstRoute)
 
 
 def _ratio(a: int, b: int) -> float | None:

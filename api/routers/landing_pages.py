@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -13,7 +14,7 @@ from api.timerange import ParamError
 from core.choices import LandingPageSort
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["traffic sources"])
+router = APIRouter(prefix="/metrics", tags=["traffic sources"], route_class=CacheFirstRoute)
 
 
 @router.get("/landing-pages", responses=METRIC_RESPONSES)

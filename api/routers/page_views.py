@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api import buckets
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep, NowDep
 from api.errors import METRIC_RESPONSES
@@ -14,10 +15,10 @@ from api.schemas import HourOfDay, HourOfDayProfile
 from api.timerange import MAX_BUCKETS, Granularity, TimeRange, time_range
 from query import analytics
 
-router = APIRouter(prefix="/metrics/page-views", tags=["page views"])
+router = APIRouter(prefix="/metrics/page-views", tags=["page views"], route_class=CacheFirstRoute)
 
 
-def hourly_range(now: NowDep, from_: From = None, to: To = None, tz: Tz = "UTC") -> TimeRange:
+async def hourly_range(now: NowDep, from_: From = None, to: To = None, tz: Tz = "UTC") -> TimeRange:
     """Local hours of `tz`; by default the last 7 days; at most the newest MAX_BUCKETS hours."""
     return time_range(from_, to, tz, Granularity.hour, now, timedelta(days=7), max_buckets=MAX_BUCKETS)
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES, NOT_FOUND, NotFound
@@ -13,7 +14,7 @@ from api.timerange import TimeRange
 from core.choices import ProductSort
 from query import analytics
 
-router = APIRouter(prefix="/metrics/products", tags=["products"])
+router = APIRouter(prefix="/metrics/products", tags=["products"], route_class=CacheFirstRoute)
 ZERO = {"views": 0, "add_to_carts": 0, "purchases": 0, "units": 0, "revenue": 0.0, "avg_price": None}
 ID_PATTERN = r"^(?:[^\x00-\x1f/.]|\.[^\x00-\x1f/.]|\.\.[^\x00-\x1f/])[^\x00-\x1f/]*$"
 """An id as a path segment: no control characters, no '/', not '.' or '..'."""

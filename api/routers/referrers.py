@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -15,7 +16,7 @@ from core.choices import ReferrerSort
 from core.metrics import ReferrerWindow
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["traffic sources"])
+router = APIRouter(prefix="/metrics", tags=["traffic sources"], route_class=CacheFirstRoute)
 WINDOW_MS = int(ReferrerWindow.size.total_seconds() * 1000)
 
 

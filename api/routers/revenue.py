@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import Context, ContextDep
 from api.errors import METRIC_RESPONSES
@@ -14,7 +15,7 @@ from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
 
-router = APIRouter(prefix="/metrics", tags=["revenue"])
+router = APIRouter(prefix="/metrics", tags=["revenue"], route_class=CacheFirstRoute)
 ZERO: dict[str, Any] = {"revenue": 0.0, "orders": 0, "units": 0, "average_order_value": None}
 
 

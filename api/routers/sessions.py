@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep, PinotDep, TablesDep
 from api.errors import METRIC_RESPONSES, NOT_FOUND, NotFound
@@ -14,7 +15,7 @@ from api.timerange import ParamError
 from core.choices import SessionSort
 from query import analytics
 
-router = APIRouter(prefix="/metrics/sessions", tags=["sessions"])
+router = APIRouter(prefix="/metrics/sessions", tags=["sessions"], route_class=CacheFirstRoute)
 Identifier = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 

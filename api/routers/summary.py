@@ -5,6 +5,7 @@ from datetime import datetime
 from fastapi import APIRouter
 
 from api.buckets import to_ms
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import Context, ContextDep, NowDep
 from api.errors import METRIC_RESPONSES
@@ -14,7 +15,7 @@ from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
 
-router = APIRouter(prefix="/metrics", tags=["summary"])
+router = APIRouter(prefix="/metrics", tags=["summary"], route_class=CacheFirstRoute)
 
 
 def _totals(ctx: Context, r: TimeRange, filters: Filters) -> Totals:

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta, series
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -11,7 +12,7 @@ from api.params import RangeDep
 from api.schemas import VisitsPoint, VisitsSeries
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["visits"])
+router = APIRouter(prefix="/metrics", tags=["visits"], route_class=CacheFirstRoute)
 ZERO = {"visits": 0, "bounces": 0, "duration_ms": 0, "page_views": 0}
 
 

@@ -18,7 +18,7 @@ class Clock:
 
 def test_same_sql_within_the_ttl_is_answered_once_and_expires_after() -> None:
     clock = Clock()
-    cache = QueryCache(ttl_s=1.0, timer=clock)
+    cache = QueryCache(ttl_s=1.0, timer=clock, refresh_after=1.0)  # no refresh-ahead
     results = iter([[{"v": 1}], [{"v": 2}]])
     calls: list[int] = []
 
@@ -74,3 +74,90 @@ def test_a_failed_query_is_not_cached() -> None:
     with pytest.raises(RuntimeError):
         cache.rows("a", broken)
     assert cache.rows("a", lambda: [{"v": 1}]) == [{"v": 1}]
+
+
+def _settle(cache: QueryCache) -> None:
+    """Wait for the background refreshes queued so far."""
+    cache._refresher.submit(lambda: None).result(timeout=5)
+    cache._refresher.submit(lambda: None).result(timeout=5)
+
+
+def test_an_answer_read_after_half_its_life_is_refreshed_while_it_is_served() -> None:
+    clock = Clock()
+    cache = QueryCache(ttl_s=1.0, timer=clock)
+    answers = iter([[{"v": 1}], [{"v": 2}]])
+    threads: list[str] = []
+
+    def run() -> Rows:
+        threads.append(threading.current_thread().name)
+        return next(answers)
+
+    assert cache.rows("q", run) == [{"v": 1}]
+    clock.now = 0.4
+    assert cache.rows("q", run) == [{"v": 1}]
+    _settle(cache)
+    assert len(threads) == 1  # not due yet
+    clock.now = 0.6
+    assert cache.rows("q", run) == [{"v": 1}]  # served at once; the refresh runs beside it
+    _settle(cache)
+    assert threads[1].startswith("query-cache-refresh")
+    clock.now = 1.3  # the first answer has expired; the refreshed one (fetched at 0.6) has not
+    assert cache.get("q") == [{"v": 2}]
+    assert len(threads) == 2
+    cache.close()
+
+
+def test_an_answer_whose_refresh_is_late_expires_and_the_next_caller_waits_for_that_refresh() -> None:
+    clock = Clock()
+    cache = QueryCache(ttl_s=1.0, timer=clock)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def run() -> Rows:
+        calls.append(1)
+        if len(calls) == 2:  # the refresh: slower than the answer's remaining life
+            assert release.wait(5)
+        return [{"v": len(calls)}]
+
+    cache.rows("q", run)
+    clock.now = 0.7
+    assert cache.rows("q", run) == [{"v": 1}]
+    clock.now = 1.05  # expired, refresh still in flight: never served stale
+    assert cache.get("q") is None
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(cache.rows, "q", run)
+        release.set()
+        assert waiting.result(timeout=5) == [{"v": 2}]
+    assert len(calls) == 2  # the caller took the refresh's answer rather than asking again
+    cache.close()
+
+
+def test_a_failed_refresh_leaves_the_answer_to_expire() -> None:
+    clock = Clock()
+    cache = QueryCache(ttl_s=1.0, timer=clock)
+    calls: list[int] = []
+
+    def run() -> Rows:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("Pinot down")
+        return [{"v": len(calls)}]
+
+    cache.rows("q", run)
+    clock.now = 0.8
+    assert cache.rows("q", run) == [{"v": 1}]
+    _settle(cache)
+    assert len(calls) == 2
+    assert cache.get("q") == [{"v": 1}]  # still within its life
+    clock.now = 1.01
+    assert cache.rows("q", run) == [{"v": 3}]  # expired: asked again, in the caller's thread
+    cache.close()
+
+
+def test_get_counts_hits_only() -> None:
+    seen: list[bool] = []
+    cache = QueryCache(ttl_s=60, on_lookup=seen.append)
+    assert cache.get("q") is None
+    cache.rows("q", lambda: [{"v": 1}])
+    assert cache.get("q") == [{"v": 1}]
+    assert seen == [False, True]  # the miss of get() is counted by the rows() that answers it
