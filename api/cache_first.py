@@ -25,36 +25,51 @@ from api.deps import Context
 from query.pinot import CacheMiss, CacheOnly, Pinot
 
 
-def _cache_only(value: object) -> object | None:
-    """`value` with its Pinot client swapped for a cache-only one, or None if it queries nothing cached."""
+def _cache_only(value: object) -> tuple[object, CacheOnly] | None:
+    """`value` with its Pinot client swapped for a cache-only one (and that client), or None if `value`
+    is not the API's caching client or a Context holding it."""
     if isinstance(value, Context) and isinstance(value.pinot, Pinot) and value.pinot.caching:
-        return replace(value, pinot=CacheOnly(value.pinot))
+        only = CacheOnly(value.pinot)
+        return replace(value, pinot=only), only
     if isinstance(value, Pinot) and value.caching:
-        return CacheOnly(value)
+        only = CacheOnly(value)
+        return only, only
     return None
 
 
 def cache_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """An async endpoint with `endpoint`'s signature: the cached answer on the loop, else `endpoint` in a
-    worker thread. Clients other than the API's caching `Pinot` (tests' fakes) always take the thread."""
+    worker thread. Clients other than the API's caching `Pinot` (tests' fakes) always take the thread.
+    Cache hits are counted once, by the attempt whose answer is used."""
 
     @functools.wraps(endpoint)
     async def answer(*args: Any, **kwargs: Any) -> Any:
-        swapped = {name: new for name, value in kwargs.items() if (new := _cache_only(value)) is not None}
+        swapped = {name: found for name, value in kwargs.items() if (found := _cache_only(value)) is not None}
         if swapped:
             try:
-                return endpoint(*args, **{**kwargs, **swapped})
+                result = endpoint(*args, **{**kwargs, **{name: new for name, (new, _) in swapped.items()}})
             except CacheMiss:
                 pass  # some query is not cached: ask Pinot where blocking is allowed
+            else:
+                for _, only in swapped.values():
+                    only.pinot.count_cache_hits(only.answered)
+                return result
         return await run_in_threadpool(endpoint, *args, **kwargs)
 
     return answer
 
 
 class CacheFirstRoute(APIRoute):
-    """`APIRouter(route_class=CacheFirstRoute)`: every plain-`def` route of the router is `cache_first`."""
+    """`APIRouter(route_class=CacheFirstRoute)`: every plain-`def` route of the router is `cache_first`.
+    Routers whose routes read large answers or return large bodies (retention, dead letters) keep the
+    plain route class: their work per row would hold up the event loop."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint):
+        plain = not (
+            inspect.iscoroutinefunction(endpoint)
+            or inspect.isgeneratorfunction(endpoint)
+            or inspect.isasyncgenfunction(endpoint)
+        )
+        if plain:
             endpoint = cache_first(endpoint)
         super().__init__(path, endpoint, **kwargs)

@@ -2,7 +2,8 @@
 
 Dependencies that do no blocking I/O are `async def`, here and in api/params.py: FastAPI runs a plain
 `def` dependency in its thread pool, and each such hop cost about 0.5 ms of CPU per request on the
-2-core machine (docs/benchmarks.md section 12)."""
+2-core machine (docs/benchmarks.md section 12). The one file access left on the event loop is
+`get_tables`' stat() of the serving record (a local file; it is parsed only when a rebuild changed it)."""
 
 from __future__ import annotations
 

@@ -77,9 +77,9 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         await anyio.to_thread.run_sync(app.state.alerts.stop)  # joins its threads: off the event loop
         metrics.registry.unregister(app.state.alerts.collector)
         await app.state.live.close()
-        app.state.pinot.close()
         if cache is not None:
             cache.close()
+        app.state.pinot.close()
 
     app = FastAPI(
         title="rta metrics API",

@@ -120,11 +120,16 @@ class Pinot:
 
     def cached(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]] | None:
         """The cached answer to the query, or None (no cache, or not in it); never waits for Pinot (an
-        answer due for its refresh is refreshed in the background)."""
+        answer due for its refresh is refreshed in the background). Not counted as a lookup: the
+        caller counts the hits it used with `count_cache_hits`."""
         if self._cache is None:
             return None
         bound = bind(sql, params or {})
         return self._cache.get(bound, lambda: self._query(bound))
+
+    def count_cache_hits(self, hits: int) -> None:
+        if self._cache is not None:
+            self._cache.count_hits(hits)
 
     def _query(self, sql: str) -> list[dict[str, Any]]:
         """Rows of one query; raises PinotUnavailable or PinotQueryFailed (never pinotdb's own errors)."""
@@ -157,15 +162,20 @@ class CacheMiss(BaseException):
 
 class CacheOnly:
     """A Queryable that answers what `pinot`'s cache holds now and raises CacheMiss for anything else: the
-    API runs a route with it on the event loop first, and only a miss goes to a worker thread."""
+    API runs a route with it on the event loop first, and only a miss goes to a worker thread. An answer
+    of more than `max_rows` rows counts as a miss too: the work a route does per row would hold up the
+    event loop, where a worker thread shares the CPU with it."""
 
-    def __init__(self, pinot: Pinot) -> None:
+    def __init__(self, pinot: Pinot, max_rows: int = 2000) -> None:
         self.pinot = pinot
+        self.max_rows = max_rows
+        self.answered = 0
 
     def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
         found = self.pinot.cached(sql, params)
-        if found is None:
+        if found is None or len(found) > self.max_rows:
             raise CacheMiss(sql)
+        self.answered += 1
         return found
 
 

@@ -32,7 +32,7 @@ def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> Qu
     return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
 
 
-letters = APIRouter(prefix="/metrics", tags=["data quality"], route_class=CacheFirstRoute)
+letters = APIRouter(prefix="/metrics", tags=["data quality"])
 """Dead letters carry raw payloads (user ids): a router of their own, for the `sessions` scope."""
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.cache_first import CacheFirstRoute
 from api.common import Timer, meta
 from api.deps import ContextDep
 from api.errors import METRIC_RESPONSES
@@ -17,7 +16,7 @@ from core.business_day import business_day
 from core.choices import RetentionPeriod
 from query import analytics
 
-router = APIRouter(prefix="/metrics", tags=["customers"], route_class=CacheFirstRoute)
+router = APIRouter(prefix="/metrics", tags=["customers"])
 MAX_DAYS = 92
 DAY_MS = 86_400_000
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -77,14 +78,16 @@ def test_a_failed_query_is_not_cached() -> None:
 
 
 def _settle(cache: QueryCache) -> None:
-    """Wait for the background refreshes queued so far."""
-    cache._refresher.submit(lambda: None).result(timeout=5)
-    cache._refresher.submit(lambda: None).result(timeout=5)
+    """Wait until no refresh is queued or running."""
+    deadline = time.monotonic() + 5
+    while cache._refreshing:
+        assert time.monotonic() < deadline, "a refresh did not finish"
+        time.sleep(0.001)
 
 
-def test_an_answer_read_after_half_its_life_is_refreshed_while_it_is_served() -> None:
+def test_an_answer_read_late_in_its_life_is_refreshed_while_it_is_served() -> None:
     clock = Clock()
-    cache = QueryCache(ttl_s=1.0, timer=clock)
+    cache = QueryCache(ttl_s=1.0, timer=clock)  # refreshed once 0.75 s old
     answers = iter([[{"v": 1}], [{"v": 2}]])
     threads: list[str] = []
 
@@ -93,15 +96,16 @@ def test_an_answer_read_after_half_its_life_is_refreshed_while_it_is_served() ->
         return next(answers)
 
     assert cache.rows("q", run) == [{"v": 1}]
-    clock.now = 0.4
+    clock.now = 0.7
     assert cache.rows("q", run) == [{"v": 1}]
     _settle(cache)
     assert len(threads) == 1  # not due yet
-    clock.now = 0.6
+    clock.now = 0.8
     assert cache.rows("q", run) == [{"v": 1}]  # served at once; the refresh runs beside it
     _settle(cache)
+    assert len(threads) == 2
     assert threads[1].startswith("query-cache-refresh")
-    clock.now = 1.3  # the first answer has expired; the refreshed one (fetched at 0.6) has not
+    clock.now = 1.3  # the first answer has expired; the refreshed one (stored at 0.8) has not
     assert cache.get("q") == [{"v": 2}]
     assert len(threads) == 2
     cache.close()
@@ -120,9 +124,9 @@ def test_an_answer_whose_refresh_is_late_expires_and_the_next_caller_waits_for_t
         return [{"v": len(calls)}]
 
     cache.rows("q", run)
-    clock.now = 0.7
+    clock.now = 0.8
     assert cache.rows("q", run) == [{"v": 1}]
-    clock.now = 1.05  # expired, refresh still in flight: never served stale
+    clock.now = 1.05  # expired, refresh still in flight: never served past its TTL
     assert cache.get("q") is None
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(cache.rows, "q", run)
@@ -132,7 +136,7 @@ def test_an_answer_whose_refresh_is_late_expires_and_the_next_caller_waits_for_t
     cache.close()
 
 
-def test_a_failed_refresh_leaves_the_answer_to_expire() -> None:
+def test_a_failed_refresh_is_not_retried_and_the_answer_expires() -> None:
     clock = Clock()
     cache = QueryCache(ttl_s=1.0, timer=clock)
     calls: list[int] = []
@@ -148,16 +152,21 @@ def test_a_failed_refresh_leaves_the_answer_to_expire() -> None:
     assert cache.rows("q", run) == [{"v": 1}]
     _settle(cache)
     assert len(calls) == 2
-    assert cache.get("q") == [{"v": 1}]  # still within its life
+    clock.now = 0.9
+    assert cache.rows("q", run) == [{"v": 1}]  # still within its life, and no second refresh
+    _settle(cache)
+    assert len(calls) == 2
     clock.now = 1.01
     assert cache.rows("q", run) == [{"v": 3}]  # expired: asked again, in the caller's thread
     cache.close()
 
 
-def test_get_counts_hits_only() -> None:
+def test_get_counts_nothing_and_count_hits_counts_what_was_used() -> None:
     seen: list[bool] = []
     cache = QueryCache(ttl_s=60, on_lookup=seen.append)
     assert cache.get("q") is None
     cache.rows("q", lambda: [{"v": 1}])
     assert cache.get("q") == [{"v": 1}]
-    assert seen == [False, True]  # the miss of get() is counted by the rows() that answers it
+    assert seen == [False]
+    cache.count_hits(2)
+    assert seen == [False, True, True]
