@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from faker import Faker
 
@@ -74,8 +75,11 @@ class EventStream:
         faker.seed_instance(seed)
         self.catalog = build_catalog(self.rng, faker, products)
         self.users = build_users(self.rng, faker, users)
-        self._user_weights = [u.activity for u in self.users]
-        self._product_weights = [p.popularity for p in self.catalog]
+        # Cumulative weights, summed once: `choices` with plain weights sums them on every call, which
+        # cost ~280 us per new session over 20,000 users. Same draws either way (CPython sums the same
+        # floats the same way), so the same seed still gives the same events, byte for byte.
+        self._user_cum_weights = list(accumulate(u.activity for u in self.users))
+        self._product_cum_weights = list(accumulate(p.popularity for p in self.catalog))
         self.behaviour = behaviour or Behaviour()
         self.start = start
         self.step = timedelta(seconds=1 / rate)
@@ -86,7 +90,7 @@ class EventStream:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def _new_session(self) -> _Session:
-        user = self.rng.choices(self.users, self._user_weights)[0]
+        user = self.rng.choices(self.users, cum_weights=self._user_cum_weights)[0]
         return _Session(self._id(), user, category_taste=self.rng.choice(self.catalog).category)
 
     def _pick_product(self, session: _Session) -> Product:
@@ -96,7 +100,7 @@ class EventStream:
             ]
             if candidates:
                 return self.rng.choice(candidates)
-        return self.rng.choices(self.catalog, self._product_weights)[0]
+        return self.rng.choices(self.catalog, cum_weights=self._product_cum_weights)[0]
 
     def __iter__(self) -> Iterator[BaseEvent]:
         return self
