@@ -56,7 +56,10 @@ class QueryCache:
         """Stop refreshing (refreshes already running finish on their own)."""
         self._refresher.shutdown(wait=False, cancel_futures=True)
 
-    def _cached(self, sql: str, run: Callable[[], Rows] | None) -> Rows | None:
+    def get(self, sql: str, run: Callable[[], Rows] | None = None) -> Rows | None:
+        """The cached answer to `sql` (a copy), or None, without asking anyone and without counting the
+        lookup (see `count_hits`). With `run`, an answer due for its refresh is refreshed in the
+        background."""
         with self._lock:
             entry = self._answers.get(sql)
             if entry is None:
@@ -87,12 +90,6 @@ class QueryCache:
             with self._lock:
                 self._refreshing.discard(sql)
 
-    def get(self, sql: str, run: Callable[[], Rows] | None = None) -> Rows | None:
-        """The cached answer to `sql` (a copy), or None, without asking anyone and without counting the
-        lookup (see `count_hits`). With `run`, an answer due for its refresh is refreshed in the
-        background."""
-        return self._cached(sql, run)
-
     def count_hits(self, hits: int) -> None:
         """Count `hits` lookups answered by `get` (the API counts them once the answers are used)."""
         if self._on_lookup is not None:
@@ -100,7 +97,7 @@ class QueryCache:
                 self._on_lookup(True)
 
     def rows(self, sql: str, run: Callable[[], Rows]) -> Rows:
-        cached = self._cached(sql, run)
+        cached = self.get(sql, run)
         if self._on_lookup is not None:
             self._on_lookup(cached is not None)
         if cached is not None:
