@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.footprint import Sampler
-from bench.sustained import _drain, measure, summarise
+from bench.sustained import drain, measure, summarise
 from core import topics
 from core.datasets import DATASETS
 from core.settings import Settings, get_settings
@@ -88,11 +88,11 @@ def main(
     settings = get_settings()
     generation = serving(settings)
     sinks = {d.name: generation.topic(d.topic) for d in DATASETS}
-    _drain(settings)
+    drain(settings)
     before_rest = at_rest(settings, idle)
     start = _ends(settings, [topics.EVENTS, *sinks.values()])
     run = measure(settings, rate, duration, settle_s=30)
-    _drain(settings)
+    drain(settings)
     end = _ends(settings, [topics.EVENTS, *sinks.values()])
     after_rest = at_rest(settings, idle)
     raw = sum(end[topics.EVENTS].values()) - sum(start[topics.EVENTS].values())

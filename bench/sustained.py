@@ -59,6 +59,9 @@ class Sample:
 class Run:
     rate: float
     duration_s: float
+    give_up_lag_s: float | None = None
+    """Stop the run once the job lags this many seconds of traffic (after the first minute)."""
+    gave_up_at_s: float | None = None
     sent: int = 0
     send_rate: float = 0.0
     samples: list[Sample] = field(default_factory=list)
@@ -127,7 +130,11 @@ def _sample(
                 # A slow or failed answer is a finding, not the end of the run.
                 run.errors.append(f"{now - started:.0f}s: {type(exc).__name__}: {exc}")
                 served = {}
-            run.samples.append(Sample(now - started, _lag(admin, consumer), delay))
+            sample = Sample(now - started, _lag(admin, consumer), delay)
+            run.samples.append(sample)
+            if hopeless(run, sample):
+                run.gave_up_at_s = sample.t
+                break
             for minute, events in served.items():
                 seen = changed.get(minute)
                 if seen is None or seen[0] != events:
@@ -137,8 +144,21 @@ def _sample(
             time.sleep(max(0.0, 1.0 - (time.time() - now)))  # one sample per second
 
 
-def measure(settings: Settings, rate: float, duration_s: float, settle_s: float) -> Run:
-    run = Run(rate, duration_s)
+def hopeless(run: Run, sample: Sample) -> bool:
+    """The backlog is past `give_up_lag_s` seconds of traffic after the warm-up minute: the rate has
+    already failed, and a longer run would only leave a longer backlog to drain."""
+    return (
+        run.give_up_lag_s is not None
+        and sample.t > 60
+        and sample.lag is not None
+        and sample.lag > run.rate * run.give_up_lag_s
+    )
+
+
+def measure(
+    settings: Settings, rate: float, duration_s: float, settle_s: float, give_up_lag_s: float | None = None
+) -> Run:
+    run = Run(rate, duration_s, give_up_lag_s)
     RESULTS.mkdir(exist_ok=True)
     start_api(settings, Supervisor(settings.run_dir))
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -154,7 +174,7 @@ def measure(settings: Settings, rate: float, duration_s: float, settle_s: float)
         finally:
             run.processes = sampler.stop()
     run.sent = _end_offsets(consumer) - offsets_before
-    run.send_rate = run.sent / duration_s
+    run.send_rate = run.sent / min(duration_s, run.gave_up_at_s or duration_s)
     admin.close()
     consumer.close()
     # A window's row is final when it took its last value; only whole minutes inside the run count.
@@ -165,7 +185,7 @@ def measure(settings: Settings, rate: float, duration_s: float, settle_s: float)
     return run
 
 
-def _drain(settings: Settings, timeout_s: float = 600.0) -> None:
+def drain(settings: Settings, timeout_s: float = 600.0) -> None:
     """Wait until the job has caught up with the raw topic, so one run's backlog never starts the next."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
@@ -186,6 +206,8 @@ def _mean(values: list[float]) -> float | None:
 
 def summarise(run: Run) -> dict[str, float | int | bool | None]:
     steady = [s for s in run.samples if 30 <= s.t <= run.duration_s]  # skip the warm-up
+    if run.gave_up_at_s is not None:  # the backlog grew past the limit: the rate does not hold
+        steady = steady or run.samples
     half = len(steady) // 2
     first, second = steady[:half], steady[half:]
     delays = [s.ingest_delay_s for s in steady if s.ingest_delay_s is not None]
@@ -203,11 +225,13 @@ def summarise(run: Run) -> dict[str, float | int | bool | None]:
             lag_second <= lag_first + 2 * run.rate  # type: ignore[operator]
             and delay_second <= delay_first + 2.0  # type: ignore[operator]
             and run.send_rate >= 0.95 * run.rate
+            and run.gave_up_at_s is None
         )
     )
     return {
         "rate_target": run.rate,
         "rate_sent": round(run.send_rate),
+        "gave_up_at_s": round(run.gave_up_at_s) if run.gave_up_at_s is not None else None,
         "sent": run.sent,
         "holds": holds,
         "lag_mean_first_half": lag_first,
@@ -239,11 +263,15 @@ def main(
     rate: Annotated[list[float], typer.Option(help="Generator events/s; repeat to try several.", min=1)],
     duration: Annotated[float, typer.Option(help="Seconds of traffic per rate.", min=60)] = 300,
     settle: Annotated[float, typer.Option(help="Seconds to keep sampling after the traffic.")] = 30,
+    give_up_lag_s: Annotated[
+        float | None,
+        typer.Option(help="End a run early once the job lags this many seconds of traffic (after 60 s)."),
+    ] = None,
 ) -> None:
     settings = get_settings()
     for r in sorted(rate):
-        _drain(settings)
-        run = measure(settings, r, duration, settle)
+        drain(settings)
+        run = measure(settings, r, duration, settle, give_up_lag_s)
         summary = summarise(run)
         table = Table(title=f"end to end at {r:,.0f} ev/s for {duration:.0f}s")
         table.add_column("figure")

@@ -109,7 +109,7 @@ def backfill(
             quarantine=served_spec.quarantine,
             extra_statements=served_spec.extra_statements,
         )
-        if _committed(settings, spec.group_id):
+        if committed_offsets(settings, spec.group_id):
             raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
         started = time.monotonic()
         try:
@@ -176,7 +176,7 @@ def raw_end_offsets(settings: Settings) -> dict[int, int]:
         consumer.close()
 
 
-def _committed(settings: Settings, group: str) -> dict[int, int]:
+def committed_offsets(settings: Settings, group: str) -> dict[int, int]:
     """The raw topic offsets `group` committed, per partition ({} for a group without any)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
     try:
@@ -218,13 +218,16 @@ def _job_catches_up(
 
     target = raw_end_offsets(settings)
     _wait(
-        lambda: running() and reached(_committed(settings, group), target),
+        lambda: running() and reached(committed_offsets(settings, group), target),
         timeout_s,
         "replaying the raw topic",
     )
     progress(f"replayed the {sum(target.values()):,} raw records there were; catching up with live traffic")
     _wait(
-        lambda: running() and reached(_committed(settings, group), _committed(settings, served.job_name)),
+        lambda: (
+            running()
+            and reached(committed_offsets(settings, group), committed_offsets(settings, served.job_name))
+        ),
         timeout_s,
         f"catching up with {served.job_name}",
     )

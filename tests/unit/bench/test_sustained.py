@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bench.sustained import Run, Sample, summarise
+from bench.sustained import Run, Sample, hopeless, summarise
 
 
 def run_with(lags: list[int], delays: list[float], rate: float = 1000, sent_rate: float = 1000) -> Run:
@@ -32,3 +32,19 @@ def test_windows_are_summarised_by_percentile() -> None:
     run.window_final_s = {f"m{i}": float(i) for i in range(1, 11)}
     summary = summarise(run)
     assert (summary["windows"], summary["window_final_max_s"]) == (10, 10.0)
+
+
+def test_a_run_given_up_on_does_not_hold_and_reports_when() -> None:
+    run = run_with([900, 1100] * 50, [2.0, 2.5] * 50)
+    run.gave_up_at_s = 95.0
+    summary = summarise(run)
+    assert (summary["holds"], summary["gave_up_at_s"]) == (False, 95)
+
+
+def test_a_run_is_given_up_on_only_past_the_warm_up_and_the_backlog_limit() -> None:
+    run = Run(rate=1000, duration_s=1800, give_up_lag_s=60)
+    assert not hopeless(run, Sample(30, 90_000, None))  # the warm-up minute: a backlog is expected
+    assert not hopeless(run, Sample(61, 60_000, None))  # at the limit
+    assert not hopeless(run, Sample(61, None, None))  # Kafka could not say
+    assert hopeless(run, Sample(61, 60_001, None))
+    assert not hopeless(Run(rate=1000, duration_s=1800), Sample(600, 10**9, None))  # no limit set
