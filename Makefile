@@ -64,6 +64,7 @@ bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo 
 	@$(BIN)/rta down
 	@$(BENCH) $(BIN)/rta down  # a previous bench run's engines, before their pid files go
 	@rm -rf .run/bench
+	@mkdir -p bench/results && touch bench/results/.started  # bench.report takes the results written after it
 	@$(BENCH) $(BIN)/rta up --no-pipeline
 	@$(BENCH) $(BIN)/python -m bench.generator --kafka
 	@$(BENCH) $(BIN)/python -m bench.flink_stage
@@ -78,6 +79,7 @@ bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo 
 	@$(BENCH) $(BIN)/python -m bench.api_load --seconds $(BENCH_API_S)
 	@$(BENCH) $(BIN)/rta down
 	@$(BIN)/python -m bench.startup $(if $(filter 1,$(BENCH_COLD)),--cold,--no-cold)
+	@$(BIN)/python -m bench.report
 
 lint: setup ## ruff + mypy
 	@$(BIN)/ruff check .

@@ -8,6 +8,7 @@ vegeta sends at the set rate, evenly spaced, whatever the latency: a slow answer
 next request, so queueing shows in the latency rather than as a lower rate. Every request counts: one
 that times out (10 s) or fails is an error, and `achieved_rps` counts 2xx answers only. Each API row
 also has the API process's CPU time per request (user + system, from /proc, over the row's requests).
+After the rates, the answers the query cache can serve (CACHEABLE) are tried at `--peak` requests/s.
 Writes bench/results/api-load.json.
 """
 
@@ -48,6 +49,9 @@ RESULTS = Path(__file__).parent / "results"
 console = Console()
 # Endpoints also timed straight against the broker, query for query.
 DIRECT = ("active-users (minute)", "products top 10", "revenue")
+# Answers the API can serve from its query cache, also tried at `--peak` requests/s (issue 16: at least
+# 2,000/s for such an answer): the constant /health and one short metric range asked again and again.
+CACHEABLE = ("health", "active-users (minute)")
 
 
 @dataclass
@@ -160,6 +164,9 @@ def main(
     broker: Annotated[
         bool, typer.Option(help="Also send some endpoints' SQL straight to the broker.")
     ] = True,
+    peak: Annotated[
+        float, typer.Option(help="Requests/s to also try on the cacheable answers (0: none).", min=0)
+    ] = 2000,
 ) -> None:
     settings = get_settings()
     binary = ensure_vegeta()
@@ -169,21 +176,23 @@ def main(
     results: list[Result] = []
     direct = {name: captured_sql(settings, ENDPOINTS[name]) for name in DIRECT} if broker else {}
     broker_url = f"{settings.pinot_broker_url}/query/sql"
-    total_s = len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) * (seconds + 2) + 60
+    peaks = [(peak, name) for name in CACHEABLE] if peak else []
+    total_s = (len(rate) * (len(ENDPOINTS) + sum(map(len, direct.values()))) + len(peaks)) * (
+        seconds + 2
+    ) + 60
     api_process = supervisor.find(API)
     api_pid = api_process.pid if api_process else None
     with (
         generating(ingest, total_s, RESULTS / "logs"),
         sampling(settings, extra={"api": api_pid} if api_pid else None) as sampler,
     ):
-        for r in rate:
-            for name, path in ENDPOINTS.items():
-                before = cpu_seconds(api_pid)
-                latencies, errors = vegeta(binary, f"{settings.api_url}{path}", r, seconds)
-                after = cpu_seconds(api_pid)
-                cpu = after - before if after is not None and before is not None else None
-                results.append(summarise(f"API {name}", r, seconds, latencies, errors, cpu))
-                console.print(asdict(results[-1]), highlight=False)
+        for r, name in [(r, name) for r in rate for name in ENDPOINTS] + peaks:
+            before = cpu_seconds(api_pid)
+            latencies, errors = vegeta(binary, f"{settings.api_url}{ENDPOINTS[name]}", r, seconds)
+            after = cpu_seconds(api_pid)
+            cpu = after - before if after is not None and before is not None else None
+            results.append(summarise(f"API {name}", r, seconds, latencies, errors, cpu))
+            console.print(asdict(results[-1]), highlight=False)
         # Last: Pinot does not cancel a query its client gave up on, so a broker row that floods it would
         # slow the API rows after it.
         for r in rate:

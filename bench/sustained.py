@@ -40,7 +40,7 @@ from bench.traffic import generating
 from core import topics
 from core.datasets import JOB_NAME
 from core.settings import Settings, get_settings
-from query.pinot import Pinot
+from query.pinot import Pinot, PinotError
 from stack.apps import start_api
 from stack.process import Supervisor
 
@@ -126,7 +126,7 @@ def _sample(
                 t = float(newest[0]["t"]) if newest else math.nan  # MAX over no rows is "-Infinity"
                 delay = now - t / 1000 if math.isfinite(t) and t > 0 else None
                 served = _minutes(api, since)
-            except (httpx.HTTPError, pinotdb.exceptions.Error) as exc:
+            except (httpx.HTTPError, pinotdb.exceptions.Error, PinotError) as exc:
                 # A slow or failed answer is a finding, not the end of the run.
                 run.errors.append(f"{now - started:.0f}s: {type(exc).__name__}: {exc}")
                 served = {}
