@@ -7,8 +7,9 @@ run's state still held. Target: the whole stack at most 10 % of one core.
 up with the raw topic, then `--settle` seconds more (the job finishing the run's last windows, JIT
 compilation, compactions), then samples each process
 once a second for `--seconds`. The raw topic's end offsets are read before and after: records that
-arrived meanwhile mean the stack was not at rest, and the run says so. `--jfr` records the
-TaskManager for the last 60 s of the window and prints where its samples fall. Writes
+arrived meanwhile mean the stack was not at rest, and the run says so. `--jfr` then records the
+TaskManager for 60 s more (outside the sampled window, which its cost would inflate) and prints where
+its samples fall. Writes
 bench/results/at-rest.json.
 """
 
@@ -32,6 +33,7 @@ from core.settings import get_settings
 from stack.backfill import raw_end_offsets
 
 RESULTS = Path(__file__).parent / "results"
+JFR_S = 60.0
 TARGET_PERCENT = 10.0
 """Issue 16: the whole stack at rest uses at most 10 % of one core."""
 console = Console()
@@ -40,7 +42,7 @@ console = Console()
 def main(
     settle: Annotated[float, typer.Option(min=0, help="Seconds to wait before sampling.")] = 120.0,
     seconds: Annotated[float, typer.Option(min=10, help="Seconds to sample for.")] = 300.0,
-    jfr: Annotated[bool, typer.Option(help="Profile the TaskManager for the last 60 s.")] = True,
+    jfr: Annotated[bool, typer.Option(help="Then profile the TaskManager for 60 s.")] = True,
 ) -> None:
     settings = get_settings()
     drain(settings)
@@ -48,16 +50,19 @@ def main(
     time.sleep(settle)  # the quiet spell is what is measured: nothing to poll for
     before = raw_end_offsets(settings)
     taskmanager = stack_processes(settings).get("flink-taskmanager")
-    with tempfile.TemporaryDirectory() as tmp:
-        recording = None
-        if jfr and taskmanager and seconds > 60:
-            recording = Recording(taskmanager, seconds - 60, 60, Path(tmp) / "taskmanager.jfr")
-            recording.start()
-        sampler = Sampler(settings).start()
+    sampler = Sampler(settings).start()
+    try:
         time.sleep(seconds)  # the sampler thread measures meanwhile
+    finally:
         usage = sampler.stop()
-        hottest = recording.hottest() if recording else {}
     arrived = sum(raw_end_offsets(settings).values()) - sum(before.values())
+    hottest = {}
+    if jfr and taskmanager:  # after the sampled window: the recording's own cost stays out of it
+        with tempfile.TemporaryDirectory() as tmp:
+            recording = Recording(taskmanager, 0, JFR_S, Path(tmp) / "taskmanager.jfr")
+            recording.start()
+            time.sleep(JFR_S)  # the recording's length
+            hottest = recording.hottest()
     table = Table(title=f"at rest: {seconds:.0f} s after {settle:.0f} s of settling (100 % = one core)")
     for col in ("process", "CPU %", "RSS mean GiB"):
         table.add_column(col, justify="left" if col == "process" else "right")

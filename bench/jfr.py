@@ -14,47 +14,70 @@ from toolchain.java import find_java_home
 
 
 class Recording:
-    """Java Flight Recorder on one JVM, from `after_s` into the run for `seconds` (`jcmd JFR.start`)."""
+    """Java Flight Recorder on one JVM: started `after_s` after `start()`, stopped `seconds` later or at
+    `hottest()`, whichever comes first (`jcmd JFR.start` / `JFR.stop` by name, each waited for)."""
 
     def __init__(self, pid: int, after_s: float, seconds: float, path: Path) -> None:
-        self.pid, self.seconds, self.path = pid, seconds, path
-        self._timer = threading.Timer(after_s, self._start)
-        self.ends_at: float | None = None
+        self.pid, self.path = pid, path
+        self.name = f"rta-bench-{time.time_ns()}"
+        self._lock = threading.Lock()
+        self._state = "waiting"  # -> "recording" -> "stopped"
+        self._timers = [
+            threading.Timer(after_s, self._start),
+            threading.Timer(after_s + seconds, self._stop),
+        ]
+        for timer in self._timers:
+            timer.daemon = True
 
     def start(self) -> None:
-        self._timer.start()
+        for timer in self._timers:
+            timer.start()
+
+    def _jcmd(self, *command: str) -> None:
+        jcmd = str(find_java_home() / "bin" / "jcmd")
+        subprocess.run([jcmd, str(self.pid), *command], check=True, capture_output=True, timeout=60)
 
     def _start(self) -> None:
-        command = [str(find_java_home() / "bin" / "jcmd"), str(self.pid), "JFR.start", "settings=profile"]
-        command += [f"duration={self.seconds:.0f}s", f"filename={self.path}"]
-        subprocess.run(command, check=True, capture_output=True)
-        self.ends_at = time.monotonic() + self.seconds
+        with self._lock:
+            if self._state == "waiting":
+                try:
+                    self._jcmd("JFR.start", f"name={self.name}", "settings=profile")
+                    self._state = "recording"
+                except (subprocess.SubprocessError, OSError):
+                    self._state = "stopped"  # no profile this time; the benchmark goes on
+
+    def _stop(self) -> None:
+        with self._lock:
+            if self._state == "recording":
+                self._jcmd("JFR.stop", f"name={self.name}", f"filename={self.path}")
+            self._state = "stopped"
 
     def hottest(self, top: int = 12) -> dict[str, list[tuple[str, float]]]:
-        """Shares of the execution samples (%) by thread and by the method on top of the stack; {} if
-        the recording never started."""
-        self._timer.cancel()
-        if self.ends_at is None:
-            return {}
-        deadline, size = self.ends_at + 120, -1
-        while time.monotonic() < self.ends_at or not self.path.exists() or self.path.stat().st_size != size:
-            if time.monotonic() > deadline:
+        """Stop the recording (if it still runs) and give the shares of its execution samples (%) by
+        thread and by the method on top of the stack; {} if it never started or could not be read: a
+        profile is an aid to the benchmark, never a reason to lose its figures."""
+        for timer in self._timers:
+            timer.cancel()
+        try:
+            self._stop()
+            if not self.path.exists():
                 return {}
-            size = self.path.stat().st_size if self.path.exists() else -1
-            time.sleep(1.0)  # polling: JFR writes the file when its duration ends; done once it stops growing
-        printed = subprocess.run(
-            [
-                find_java_home() / "bin" / "jfr",
-                "print",
-                "--json",
-                "--events",
-                "jdk.ExecutionSample",
-                self.path,
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout
-        samples = json.loads(printed)["recording"]["events"]
+            printed = subprocess.run(
+                [
+                    str(find_java_home() / "bin" / "jfr"),
+                    "print",
+                    "--json",
+                    "--events",
+                    "jdk.ExecutionSample",
+                    str(self.path),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            ).stdout
+            samples = json.loads(printed)["recording"]["events"]
+        except (subprocess.SubprocessError, OSError, ValueError, KeyError):
+            return {}
         threads: collections.Counter[str] = collections.Counter()
         frames: collections.Counter[str] = collections.Counter()
         for sample in samples:

@@ -59,8 +59,8 @@ class Sample:
 class Run:
     rate: float
     duration_s: float
-    give_up_lag_s: float | None = None
-    """Stop the run once the job lags this many seconds of traffic (after the first minute)."""
+    give_up_delay_s: float | None = None
+    """Stop the run once the newest event queryable in Pinot is this many seconds old (after a minute)."""
     gave_up_at_s: float | None = None
     sent: int = 0
     send_rate: float = 0.0
@@ -145,20 +145,21 @@ def _sample(
 
 
 def hopeless(run: Run, sample: Sample) -> bool:
-    """The backlog is past `give_up_lag_s` seconds of traffic after the warm-up minute: the rate has
-    already failed, and a longer run would only leave a longer backlog to drain."""
+    """After the warm-up minute, the newest event Pinot serves is older than `give_up_delay_s`: the rate
+    has already failed, and a longer run would only leave a longer backlog to drain. The ingestion delay,
+    not the lag in records, since a lag means more or fewer seconds with the rate the generators reach."""
     return (
-        run.give_up_lag_s is not None
+        run.give_up_delay_s is not None
         and sample.t > 60
-        and sample.lag is not None
-        and sample.lag > run.rate * run.give_up_lag_s
+        and sample.ingest_delay_s is not None
+        and sample.ingest_delay_s > run.give_up_delay_s
     )
 
 
 def measure(
-    settings: Settings, rate: float, duration_s: float, settle_s: float, give_up_lag_s: float | None = None
+    settings: Settings, rate: float, duration_s: float, settle_s: float, give_up_delay_s: float | None = None
 ) -> Run:
-    run = Run(rate, duration_s, give_up_lag_s)
+    run = Run(rate, duration_s, give_up_delay_s)
     RESULTS.mkdir(exist_ok=True)
     start_api(settings, Supervisor(settings.run_dir))
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -263,15 +264,15 @@ def main(
     rate: Annotated[list[float], typer.Option(help="Generator events/s; repeat to try several.", min=1)],
     duration: Annotated[float, typer.Option(help="Seconds of traffic per rate.", min=60)] = 300,
     settle: Annotated[float, typer.Option(help="Seconds to keep sampling after the traffic.")] = 30,
-    give_up_lag_s: Annotated[
+    give_up_delay_s: Annotated[
         float | None,
-        typer.Option(help="End a run early once the job lags this many seconds of traffic (after 60 s)."),
+        typer.Option(help="End a run early once Pinot's newest event is this many seconds old (after 60 s)."),
     ] = None,
 ) -> None:
     settings = get_settings()
     for r in sorted(rate):
         drain(settings)
-        run = measure(settings, r, duration, settle, give_up_lag_s)
+        run = measure(settings, r, duration, settle, give_up_delay_s)
         summary = summarise(run)
         table = Table(title=f"end to end at {r:,.0f} ev/s for {duration:.0f}s")
         table.add_column("figure")

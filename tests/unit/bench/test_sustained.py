@@ -41,10 +41,10 @@ def test_a_run_given_up_on_does_not_hold_and_reports_when() -> None:
     assert (summary["holds"], summary["gave_up_at_s"]) == (False, 95)
 
 
-def test_a_run_is_given_up_on_only_past_the_warm_up_and_the_backlog_limit() -> None:
-    run = Run(rate=1000, duration_s=1800, give_up_lag_s=60)
-    assert not hopeless(run, Sample(30, 90_000, None))  # the warm-up minute: a backlog is expected
-    assert not hopeless(run, Sample(61, 60_000, None))  # at the limit
-    assert not hopeless(run, Sample(61, None, None))  # Kafka could not say
-    assert hopeless(run, Sample(61, 60_001, None))
-    assert not hopeless(Run(rate=1000, duration_s=1800), Sample(600, 10**9, None))  # no limit set
+def test_a_run_is_given_up_on_only_past_the_warm_up_and_the_delay_limit() -> None:
+    run = Run(rate=1000, duration_s=1800, give_up_delay_s=60)
+    assert not hopeless(run, Sample(30, 90_000, 90.0))  # the warm-up minute: a backlog is expected
+    assert not hopeless(run, Sample(61, 90_000, 60.0))  # at the limit, whatever the lag in records
+    assert not hopeless(run, Sample(61, 90_000, None))  # Pinot could not say
+    assert hopeless(run, Sample(61, 10, 60.5))
+    assert not hopeless(Run(rate=1000, duration_s=1800), Sample(600, 10**9, 10**4))  # no limit set
