@@ -24,9 +24,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from bench.footprint import Sampler, stack_processes
+from bench.footprint import Sampler, stack_processes, usage_table
 from bench.jfr import Recording
 from bench.sustained import drain
 from core.settings import get_settings
@@ -63,12 +62,7 @@ def main(
             recording.start()
             time.sleep(JFR_S)  # the recording's length
             hottest = recording.hottest()
-    table = Table(title=f"at rest: {seconds:.0f} s after {settle:.0f} s of settling (100 % = one core)")
-    for col in ("process", "CPU %", "RSS mean GiB"):
-        table.add_column(col, justify="left" if col == "process" else "right")
-    for name, row in usage.items():
-        table.add_row(name, f"{row['cpu_mean_percent']:.1f}", f"{row['rss_mean_gib']:.2f}")
-    console.print(table)
+    console.print(usage_table(f"at rest: {seconds:.0f} s after {settle:.0f} s of settling", usage))
     total = usage["TOTAL"]["cpu_mean_percent"]
     verdict = "met" if total <= TARGET_PERCENT else f"missed, {total / TARGET_PERCENT:.1f}x the target"
     console.print(f"whole stack {total:.1f} % of one core against {TARGET_PERCENT:.0f} %: {verdict}")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psutil
+from rich.table import Table
 
 from core.settings import Settings
 from stack.process import DAEMON, Supervisor
@@ -145,3 +146,13 @@ def at_rest(settings: Settings, seconds: float = 10.0) -> dict[str, dict[str, fl
     with sampling(settings) as sampler:
         time.sleep(seconds)  # the sampler thread is measuring meanwhile
     return sampler.summary()
+
+
+def usage_table(title: str, usage: dict[str, dict[str, float]], cpu_digits: int = 1) -> Table:
+    """A sampler's summary as a table: each process's mean CPU (100 % = a core) and mean RSS."""
+    table = Table(title=title)
+    for col in ("process", "CPU %", "RSS mean GiB"):
+        table.add_column(col, justify="left" if col == "process" else "right")
+    for name, row in usage.items():
+        table.add_row(name, f"{row['cpu_mean_percent']:.{cpu_digits}f}", f"{row['rss_mean_gib']:.2f}")
+    return table

@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench.footprint import at_rest
+from bench.footprint import at_rest, usage_table
 from core.settings import Settings, get_settings
 from toolchain.versions import REPO_ROOT
 
@@ -79,12 +79,8 @@ def main(
         table.add_row(name, f"{seconds:.0f}")
     console.print(table)
     for name, rows in footprint.items():
-        t = Table(title=f"stack at rest after the {name} start (demo generator at its 50 ev/s)")
-        for col in ("process", "CPU %", "RSS GiB"):
-            t.add_column(col, justify="left" if col == "process" else "right")
-        for proc, u in rows.items():
-            t.add_row(proc, f"{u['cpu_mean_percent']:.0f}", f"{u['rss_mean_gib']:.2f}")
-        console.print(t)
+        title = f"stack at rest after the {name} start (demo generator at its 50 ev/s)"
+        console.print(usage_table(title, rows, cpu_digits=0))
     out = RESULTS / "startup.json"
     out.write_text(json.dumps({"seconds": figures, "at_rest": footprint}, indent=1))
     console.print(f"wrote {out}")
