@@ -14,6 +14,7 @@ from api.deps import Context
 from api.schemas import Meta
 from api.timerange import TimeRange
 from query import analytics
+from query.answer import Answer, read_from
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -37,10 +38,13 @@ def closed_minute(newest_ms: int | None, watermark_delay_s: int) -> datetime | N
 
 def as_of(ctx: Context) -> datetime | None:
     """End of the newest minute the watermark has passed, judged from the newest queryable event."""
-    return closed_minute(analytics.newest_event_time(ctx.pinot, ctx.tables), ctx.settings.watermark_delay_s)
+    newest = analytics.newest_event_time(ctx.pinot, ctx.tables).rows
+    return closed_minute(newest, ctx.settings.watermark_delay_s)
 
 
-def meta(r: TimeRange, timer: Timer, source: str, ctx: Context, series: bool = True) -> Meta:
+def meta(r: TimeRange, timer: Timer, ctx: Context, *read: Answer[Any] | None, series: bool = True) -> Meta:
+    """The response's metadata; `source` names the tables of the answers `read` (query/answer.py; None:
+    a part not asked for, such as the compared period without `compare`)."""
     closed = as_of(ctx)
     return Meta(
         from_=r.start.astimezone(r.tz),
@@ -50,23 +54,22 @@ def meta(r: TimeRange, timer: Timer, source: str, ctx: Context, series: bool = T
         as_of=closed.astimezone(r.tz) if closed else None,
         newest_bucket_final=closed is not None and r.end <= closed,
         query_ms=timer.ms,
-        source=source,
+        source=read_from(*(a for a in read if a is not None)),
     )
 
 
 def series(
     r: TimeRange,
-    fetch: Callable[[list[int]], dict[int, dict[str, Any]]],
+    fetch: Callable[[list[int]], Answer[dict[int, dict[str, Any]]]],
     make: Callable[..., P],
     zero: dict[str, Any],
-) -> list[P]:
+) -> Answer[list[P]]:
     """One point per bucket of the range (labelled with its start in the range's zone), zeros where Pinot
-    has no row. `fetch(edges)` answers bucket start (epoch ms) -> values; not called for an empty range."""
+    has no row. `fetch(edges)` answers bucket start (epoch ms) -> values (no bucket for an empty range)."""
     edges = r.edges()
-    if len(edges) < 2:
-        return []
-    rows = fetch(edges)
-    return [
-        make(bucket=buckets.to_datetime(start).astimezone(r.tz), **{**zero, **rows.get(start, {})})
-        for start in edges[:-1]
-    ]
+    return fetch(edges).map(
+        lambda rows: [
+            make(bucket=buckets.to_datetime(start).astimezone(r.tz), **{**zero, **rows.get(start, {})})
+            for start in edges[:-1]
+        ]
+    )

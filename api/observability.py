@@ -263,7 +263,8 @@ class PipelineCollector(Collector):
                 newest.add_metric([table], max(0.0, now - value / 1000))
         yield events
         yield newest
-        closed = closed_minute(analytics.newest_event_time(self.pinot, t), self.settings.watermark_delay_s)
+        newest_ms = analytics.newest_event_time(self.pinot, t).rows
+        closed = closed_minute(newest_ms, self.settings.watermark_delay_s)
         if closed is not None:
             yield GaugeMetricFamily(
                 "rta_freshness_seconds",

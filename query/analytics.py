@@ -1,5 +1,7 @@
-"""The API's queries over the Pinot tables. Every value is a typed literal (query.sql.bind / literal); the
-only names put in SQL text are the fixed column and table names below, chosen from whitelists.
+"""The API's queries over the Pinot tables. Each returns an Answer (query/answer.py): its rows and the tables
+they came from, which a response reports as `meta.source`. Every value is a typed literal (query.sql.bind /
+literal); the only names put in SQL text are the fixed column and table names below, chosen from
+whitelists.
 
 Pre-aggregated tables answer when they can (active_users, product_metrics); the events table answers
 whatever needs a dimension filter or a distinct count over more than a minute, exactly.
@@ -51,6 +53,7 @@ from core.datasets import (
     VISITS,
 )
 from core.generations import Generation
+from query.answer import Answer
 from query.pinot import Queryable
 from query.sql import Value, identifier, literal
 
@@ -177,29 +180,38 @@ def bucket_sql(column: str, edges: Sequence[int]) -> str:
     return f"CASE {whens} ELSE {exprs[-1]} END"
 
 
+def _empty(edges: Sequence[int]) -> bool:
+    """No bucket between the edges (an empty range): nothing to read."""
+    return len(edges) < 2
+
+
 def _span(edges: Sequence[int]) -> dict[str, Value]:
     return {"start": int(edges[0]), "end": int(edges[-1])}
 
 
-def active_users_sliding(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, Any]]:
+def active_users_sliding(
+    pinot: Queryable, t: Tables, edges: Sequence[int]
+) -> Answer[dict[int, dict[str, Any]]]:
     """window start (epoch ms) -> active_users, sessions, events of the 5-minute window starting then, for
     the windows starting in [edges[0], edges[-1]) (`edges` are minute starts)."""
+    if _empty(edges):
+        return Answer({}, (t.active_users_sliding,))
     rows = pinot.rows(
         "SELECT window_start, active_users, sessions, events"
         f" FROM {identifier(t.active_users_sliding)}"
         " WHERE window_start >= :start AND window_start < :end LIMIT 100000",
         _span(edges),
     )
-    return {int(r.pop("window_start")): r for r in rows}
+    return Answer({int(r.pop("window_start")): r for r in rows}, (t.active_users_sliding,))
 
 
 def first_seen_per_minute(
     pinot: Queryable, t: Tables, days: Sequence[str], end_ms: int
-) -> dict[str, dict[int, int]]:
+) -> Answer[dict[str, dict[int, int]]]:
     """business day -> minute start (epoch ms) -> users whose first event that day is in that minute
     (user_days), for the minutes before `end_ms`."""
     if not days:
-        return {}
+        return Answer({}, (t.user_days,))
     names = {f"d{i}": day for i, day in enumerate(days)}
     minute = bucket_sql("first_seen", [0, MINUTE_MS])
     rows = pinot.rows(
@@ -211,23 +223,27 @@ def first_seen_per_minute(
     out: dict[str, dict[int, int]] = {}
     for r in rows:
         out.setdefault(str(r["business_day"]), {})[int(r["minute"])] = int(r["users"])
-    return out
+    return Answer(out, (t.user_days,))
 
 
-def revenue_per_minute(pinot: Queryable, t: Tables, start_ms: int, end_ms: int) -> dict[int, float]:
+def revenue_per_minute(pinot: Queryable, t: Tables, start_ms: int, end_ms: int) -> Answer[dict[int, float]]:
     """minute start (epoch ms) -> revenue of the purchases in that minute (product_metrics), for the
     minutes starting in [start_ms, end_ms)."""
+    if start_ms >= end_ms:
+        return Answer({}, (t.product_metrics,))
     rows = pinot.rows(
         f"SELECT window_start, SUM(revenue) AS revenue FROM {identifier(t.product_metrics)}"
         f" WHERE window_start >= :start AND window_start < :end GROUP BY window_start LIMIT {MAX_GROUPS}",
         {"start": start_ms, "end": end_ms},
     )
-    return {int(r["window_start"]): float(r["revenue"]) for r in rows}
+    return Answer({int(r["window_start"]): float(r["revenue"]) for r in rows}, (t.product_metrics,))
 
 
-def visits(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, Any]]:
+def visits(pinot: Queryable, t: Tables, edges: Sequence[int]) -> Answer[dict[int, dict[str, int]]]:
     """bucket start -> visits starting in the bucket, their bounces (one page view), total duration (ms)
     and page views; superseded visit rows (merged by a late event) left out."""
+    if _empty(edges):
+        return Answer({}, (t.visits,))
     rows = pinot.rows(
         f"SELECT {bucket_sql('visit_start', edges)} AS bucket, COUNT(*) AS visits,"
         f" {_count_if('page_views = 1')} AS bounces, SUM(visit_end - visit_start) AS duration_ms,"
@@ -236,14 +252,14 @@ def visits(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[
         " GROUP BY bucket LIMIT 100000",
         _span(edges),
     )
-    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
+    return Answer({int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}, (t.visits,))
 
 
 MAX_ROWS = 100_000
 """The most rows one selection here reads; an answer that would need more says it is incomplete."""
 
 
-def first_seen_per_user(pinot: Queryable, t: Tables, end_ms: int) -> tuple[dict[str, int], bool]:
+def first_seen_per_user(pinot: Queryable, t: Tables, end_ms: int) -> Answer[tuple[dict[str, int], bool]]:
     """user_id -> the event time (epoch ms) of the user's earliest event the user_days table holds
     (its retention) before `end_ms`; and whether every user was counted (False beyond MAX_GROUPS)."""
     rows = pinot.rows(
@@ -252,12 +268,13 @@ def first_seen_per_user(pinot: Queryable, t: Tables, end_ms: int) -> tuple[dict[
         f" WHERE first_seen < :end GROUP BY user_id LIMIT {MAX_GROUPS}",
         {"end": end_ms},
     )
-    return {str(r["user_id"]): int(r["earliest"]) for r in rows}, len(rows) < MAX_GROUPS
+    firsts = {str(r["user_id"]): int(r["earliest"]) for r in rows}
+    return Answer((firsts, len(rows) < MAX_GROUPS), (t.user_days,))
 
 
 def active_days(
     pinot: Queryable, t: Tables, first_day: str, last_day: str
-) -> tuple[list[tuple[str, str]], bool]:
+) -> Answer[tuple[list[tuple[str, str]], bool]]:
     """(user_id, business day) for each day in [first_day, last_day] (ISO dates) a user had an event;
     and whether all were read (False beyond MAX_ROWS)."""
     rows = pinot.rows(
@@ -265,22 +282,22 @@ def active_days(
         " WHERE business_day >= :first AND business_day <= :last LIMIT :n",
         {"first": first_day, "last": last_day, "n": MAX_ROWS},
     )
-    return [(str(r["user_id"]), str(r["business_day"])) for r in rows], len(rows) < MAX_ROWS
-
-
-def active_users_table(t: Tables, minute_buckets: bool, filters: Filters) -> str:
-    """The table active_users() reads: the per-minute rows for minute buckets without filters, else the
-    events. What a route reports as `meta.source`."""
-    return t.active_users if minute_buckets and not filters.active() else t.events
+    days = [(str(r["user_id"]), str(r["business_day"])) for r in rows]
+    return Answer((days, len(rows) < MAX_ROWS), (t.user_days,))
 
 
 def active_users(
     pinot: Queryable, t: Tables, edges: Sequence[int], minute_buckets: bool, filters: Filters
-) -> dict[int, dict[str, Any]]:
+) -> Answer[dict[int, dict[str, int]]]:
     """bucket start (epoch ms) -> active_users, sessions, events. Minute buckets without filters come
-    from the per-minute table (a local minute is a UTC minute in every zone since 1972)."""
+    from the per-minute table (a local minute is a UTC minute in every zone since 1972), the rest from
+    the events."""
+    per_minute = minute_buckets and not filters.active()
+    table = t.active_users if per_minute else t.events
+    if _empty(edges):
+        return Answer({}, (table,))
     params = _span(edges)
-    if active_users_table(t, minute_buckets, filters) == t.active_users:
+    if per_minute:
         rows = pinot.rows(
             f"SELECT window_start AS bucket, active_users, sessions, events FROM {identifier(t.active_users)}"
             " WHERE window_start >= :start AND window_start < :end LIMIT 100000",
@@ -296,7 +313,7 @@ def active_users(
             " GROUP BY bucket LIMIT 100000",
             params,
         )
-    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
+    return Answer({int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}, (table,))
 
 
 PRODUCT_SORTS = choices(ProductSort)
@@ -336,11 +353,6 @@ class _ProductSource:
         return where
 
 
-def product_table(t: Tables, filters: Filters) -> str:
-    """The table the product queries read for these filters: what a route reports as `meta.source`."""
-    return _product_source(t, filters).table
-
-
 def _product_source(t: Tables, filters: Filters) -> _ProductSource:
     """Minutes unless a session dimension is filtered (the minute rows have no session dimensions)."""
     if filters.on_session_dimensions:
@@ -367,7 +379,7 @@ def top_products(
     sort: str,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Products offset + 1 .. offset + limit when ranked by `sort` over [start, end), descending, ties
     broken by product_id (so every product has one rank); with all their totals."""
     if sort not in PRODUCT_SORTS:
@@ -384,16 +396,16 @@ def top_products(
         f" ORDER BY {identifier(sort)} DESC, product_id LIMIT :n",
         params,
     )
-    return [_product_row(r) for r in page(rows, offset, limit)]
+    return Answer([_product_row(r) for r in page(rows, offset, limit)], (source.table,))
 
 
 def product_totals(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters, product_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+) -> Answer[dict[str, dict[str, Any]]]:
     """product_id -> totals over [start, end) for the given products (absent: no activity)."""
-    if not product_ids:
-        return {}
     source = _product_source(t, filters)
+    if not product_ids:
+        return Answer({}, (source.table,))
     params: dict[str, Value] = {"start": start, "end": end, "n": len(product_ids)}
     where = source.where(filters, params)
     names = [f"p{i}" for i in range(len(product_ids))]
@@ -406,13 +418,16 @@ def product_totals(
         f" WHERE {col} >= :start AND {col} < :end{where} GROUP BY product_id LIMIT :n",
         params,
     )
-    return {str(r.pop("product_id")): _product_row(r) for r in rows}
+    return Answer({str(r.pop("product_id")): _product_row(r) for r in rows}, (source.table,))
 
 
 def product_series(
     pinot: Queryable, t: Tables, product_id: str, edges: Sequence[int], filters: Filters
-) -> dict[int, dict[str, Any]]:
+) -> Answer[dict[int, dict[str, Any]]]:
+    """bucket start -> one product's totals in the bucket (absent: no activity)."""
     source = _product_source(t, filters)
+    if _empty(edges):
+        return Answer({}, (source.table,))
     params: dict[str, Value] = {**_span(edges), "product_id": product_id}
     where = source.where(filters, params)
     aggregates = ", ".join(f"{expr} AS {name}" for name, expr in source.sums.items())
@@ -423,20 +438,25 @@ def product_series(
         " GROUP BY bucket LIMIT 100000",
         params,
     )
-    return {int(r.pop("bucket")): _product_row(r) for r in rows}
+    return Answer({int(r.pop("bucket")): _product_row(r) for r in rows}, (source.table,))
 
 
-def product_info(pinot: Queryable, t: Tables, product_id: str) -> dict[str, Any] | None:
+def product_info(pinot: Queryable, t: Tables, product_id: str) -> Answer[dict[str, Any] | None]:
+    """The product's id, name and category from its minute rows; None when it has none."""
     rows = pinot.rows(
         f"SELECT product_id, product_name, product_category FROM {identifier(t.product_metrics)}"
         " WHERE product_id = :product_id LIMIT 1",
         {"product_id": product_id},
     )
-    return rows[0] if rows else None
+    return Answer(rows[0] if rows else None, (t.product_metrics,))
 
 
-def revenue(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters) -> dict[int, dict[str, Any]]:
+def revenue(
+    pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters
+) -> Answer[dict[int, dict[str, Any]]]:
     """bucket start -> revenue, orders (distinct order_id with a line in the bucket), units."""
+    if _empty(edges):
+        return Answer({}, (t.events,))
     params = _span(edges)
     where = _where(filters, params, events=True)
     rows = pinot.rows(
@@ -446,7 +466,7 @@ def revenue(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters)
         " GROUP BY bucket LIMIT 100000",
         params,
     )
-    return {
+    out = {
         int(r["bucket"]): {
             "revenue": float(r["revenue"]),
             "orders": int(r["orders"]),
@@ -454,6 +474,7 @@ def revenue(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters)
         }
         for r in rows
     }
+    return Answer(out, (t.events,))
 
 
 FUNNEL_BREAKDOWNS = choices(FunnelBreakdown)
@@ -461,7 +482,7 @@ FUNNEL_BREAKDOWNS = choices(FunnelBreakdown)
 
 def funnel(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters, breakdown: str | None
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Per step: events and distinct sessions; one row per breakdown value (or one row, 'all')."""
     if breakdown is not None and breakdown not in FUNNEL_BREAKDOWNS:
         raise ValueError(f"unknown breakdown {breakdown}")
@@ -487,11 +508,14 @@ def funnel(
     zero = {f"{n}_{k}": 0 for n in steps for k in ("events", "sessions")}
     if not breakdown and not out:
         out["all"] = {"segment": "all"}
-    return [{**zero, **out[k]} for k in sorted(out)]
+    return Answer([{**zero, **out[k]} for k in sorted(out)], (t.events,))
 
 
-def data_quality(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int, dict[str, int]]:
+def data_quality(pinot: Queryable, t: Tables, edges: Sequence[int]) -> Answer[dict[int, dict[str, int]]]:
     """Per bucket of arrival time (the Kafka record timestamp): accepted, late, dead-lettered."""
+    tables = (t.events, t.dead_letters)
+    if _empty(edges):
+        return Answer({}, tables)
     params = _span(edges)
     accepted = pinot.rows(
         f"SELECT {bucket_sql('ingest_time', edges)} AS bucket, COUNT(*) AS accepted,"
@@ -511,18 +535,19 @@ def data_quality(pinot: Queryable, t: Tables, edges: Sequence[int]) -> dict[int,
         out.setdefault(int(r["bucket"]), {}).update(accepted=int(r["accepted"]), late=int(r["late"]))
     for r in dead:
         out.setdefault(int(r["bucket"]), {})["dead_lettered"] = int(r["dead_lettered"])
-    return out
+    return Answer(out, tables)
 
 
 SESSION_SORTS = choices(SessionSort)
 
 
-def session(pinot: Queryable, t: Tables, session_id: str) -> dict[str, Any] | None:
+def session(pinot: Queryable, t: Tables, session_id: str) -> Answer[dict[str, Any] | None]:
+    """The session's row (session_metrics); None when there is none."""
     rows = pinot.rows(
         f"SELECT * FROM {identifier(t.session_metrics)} WHERE session_id = :session_id LIMIT 1",
         {"session_id": session_id},
     )
-    return rows[0] if rows else None
+    return Answer(rows[0] if rows else None, (t.session_metrics,))
 
 
 def sessions(
@@ -535,7 +560,7 @@ def sessions(
     sort: str,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> Answer[tuple[int, list[dict[str, Any]]]]:
     """Sessions active in [start, end), sorted by `sort` descending then session_id, the page at `offset`;
     and how many match in all. The order is fetched as ids (offset + limit of them) and sliced here, then
     the page's rows are read by id."""
@@ -555,21 +580,22 @@ def sessions(
         {**params, "n": offset + limit},
     )
     ids = [str(r["session_id"]) for r in page(order, offset, limit)]
+    read = (t.session_metrics,)
     if not ids:
-        return int(total[0]["n"]), []
+        return Answer((int(total[0]["n"]), []), read)
     names = {f"s{i}": sid for i, sid in enumerate(ids)}
     rows = pinot.rows(
         f"SELECT * FROM {table} WHERE session_id IN ({', '.join(f':{n}' for n in names)}) LIMIT :n",
         {**names, "n": len(ids)},
     )
     by_id = {str(r["session_id"]): r for r in rows}
-    return int(total[0]["n"]), [by_id[sid] for sid in ids if sid in by_id]
+    return Answer((int(total[0]["n"]), [by_id[sid] for sid in ids if sid in by_id]), read)
 
 
-def newest_event_time(pinot: Queryable, t: Tables) -> int | None:
+def newest_event_time(pinot: Queryable, t: Tables) -> Answer[int | None]:
     """The newest event time queryable (epoch ms), or None when there are no events."""
     value = float(pinot.rows(f"SELECT MAX(event_timestamp) AS t FROM {identifier(t.events)}")[0]["t"])
-    return int(value) if value > 0 and value != float("inf") else None
+    return Answer(int(value) if value > 0 and value != float("inf") else None, (t.events,))
 
 
 def _count_if(condition: str) -> str:
@@ -581,8 +607,10 @@ EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "purchase")
 
 def event_types(
     pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters
-) -> dict[int, dict[str, int]]:
+) -> Answer[dict[int, dict[str, int]]]:
     """bucket start -> events of each type and in all."""
+    if _empty(edges):
+        return Answer({}, (t.events,))
     params = _span(edges)
     where = _where(filters, params, events=True)
     counts = ", ".join(f"{_count_if(f'event_type = {literal(e)}')} AS {e}" for e in EVENT_TYPES)
@@ -592,10 +620,12 @@ def event_types(
         " GROUP BY bucket LIMIT 100000",
         params,
     )
-    return {int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}
+    return Answer({int(r.pop("bucket")): {k: int(v) for k, v in r.items()} for r in rows}, (t.events,))
 
 
-def totals(pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters) -> dict[str, Any]:
+def totals(
+    pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters
+) -> Answer[dict[str, Any]]:
     """Counts, distinct counts and sums over [start, end) (see api.schemas.Totals)."""
     params: dict[str, Value] = {"start": start, "end": end}
     where = _where(filters, params, events=True)
@@ -627,7 +657,7 @@ def totals(pinot: Queryable, t: Tables, start: datetime, end: datetime, filters:
     units = int(b.get("units") or 0) if purchases else 0
     revenue = float(b.get("revenue") or 0.0) if purchases else 0.0
     viewing_sessions = int(v.get("sessions") or 0) if n["product_view"] else 0
-    return {
+    out = {
         "events": n["events"],
         "page_views": n["page_view"],
         "product_views": n["product_view"],
@@ -646,6 +676,7 @@ def totals(pinot: Queryable, t: Tables, start: datetime, end: datetime, filters:
         if viewing_sessions
         else None,
     }
+    return Answer(out, (t.events,))
 
 
 CATEGORY_SORTS = choices(CategorySort)
@@ -660,7 +691,7 @@ def top_categories(
     sort: str,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Categories offset + 1 .. offset + limit ranked by `sort` over [start, end), ties by name."""
     if sort not in CATEGORY_SORTS:
         raise ValueError(f"unknown sort {sort}")
@@ -676,10 +707,11 @@ def top_categories(
         f" GROUP BY product_category ORDER BY {identifier(sort)} DESC, product_category LIMIT :n",
         params,
     )
-    return [
+    out = [
         {k: float(v) if k == "revenue" else v if k == "product_category" else int(v) for k, v in r.items()}
         for r in page(rows, offset, limit)
     ]
+    return Answer(out, (source.table,))
 
 
 def dead_letters(
@@ -690,7 +722,7 @@ def dead_letters(
     reason_code: str | None,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> Answer[tuple[int, list[dict[str, Any]]]]:
     """Dead letters that arrived in [start, end), newest first (then partition, offset descending); and
     how many in all."""
     params: dict[str, Value] = {"start": start, "end": end}
@@ -708,8 +740,9 @@ def dead_letters(
         {**params, "n": offset + limit},
     )
     keys = [(int(r["source_partition"]), int(r["source_offset"])) for r in page(order, offset, limit)]
+    read = (t.dead_letters,)
     if not keys:
-        return count, []
+        return Answer((count, []), read)
     names: dict[str, Value] = {}
     for i, (partition, source_offset) in enumerate(keys):
         names[f"p{i}"], names[f"o{i}"] = partition, source_offset
@@ -720,11 +753,15 @@ def dead_letters(
         {**names, "n": len(keys)},
     )
     by_key = {(int(r["source_partition"]), int(r["source_offset"])): r for r in rows}
-    return count, [by_key[k] for k in keys if k in by_key]
+    return Answer((count, [by_key[k] for k in keys if k in by_key]), read)
 
 
-def page_views_by_hour(pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters) -> dict[int, int]:
+def page_views_by_hour(
+    pinot: Queryable, t: Tables, edges: Sequence[int], filters: Filters
+) -> Answer[dict[int, int]]:
     """Hourly bucket start -> page views (the caller folds buckets into local hours of the day)."""
+    if _empty(edges):
+        return Answer({}, (t.events,))
     params = _span(edges)
     where = _where(filters, params, events=True)
     rows = pinot.rows(
@@ -733,7 +770,7 @@ def page_views_by_hour(pinot: Queryable, t: Tables, edges: Sequence[int], filter
         " GROUP BY bucket LIMIT 100000",
         params,
     )
-    return {int(r["bucket"]): int(r["n"]) for r in rows}
+    return Answer({int(r["bucket"]): int(r["n"]) for r in rows}, (t.events,))
 
 
 REFERRER_SORTS = choices(ReferrerSort)
@@ -741,7 +778,7 @@ REFERRER_SORTS = choices(ReferrerSort)
 
 def top_referrers(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Referrer hosts offset + 1 .. offset + limit ranked by `sort` over the 5-minute windows starting in
     [start, end), descending, ties by host: page views, and sessions summed over the windows."""
     if sort not in REFERRER_SORTS:
@@ -752,7 +789,7 @@ def top_referrers(
         f" GROUP BY referrer_host ORDER BY {identifier(sort)} DESC, referrer_host LIMIT :n",
         {"start": start, "end": end, "n": offset + limit},
     )
-    return [
+    out = [
         {
             "referrer_host": r["referrer_host"],
             "page_views": int(r["page_views"]),
@@ -760,6 +797,7 @@ def top_referrers(
         }
         for r in page(rows, offset, limit)
     ]
+    return Answer(out, (t.referrer_traffic,))
 
 
 LANDING_PAGE_ORDER: dict[LandingPageSort, str] = {
@@ -778,7 +816,7 @@ def landing_pages(
     sort: str,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Landing pages offset + 1 .. offset + limit of the sessions that began in [start, end) and viewed a
     page, ranked by `sort` descending, ties by landing_page (Pinot's order: UTF-16 code units): how many
     sessions landed there and how many of them bounced (viewed that one page only)."""
@@ -794,10 +832,11 @@ def landing_pages(
         f" GROUP BY landing_page ORDER BY {LANDING_PAGE_ORDER[sort]} DESC, landing_page LIMIT :n",
         params,
     )
-    return [
+    out = [
         {"landing_page": str(r["landing_page"]), "sessions": int(r["sessions"]), "bounces": int(r["bounces"])}
         for r in page(rows, offset, limit)
     ]
+    return Answer(out, (t.session_metrics,))
 
 
 BRAND_SORTS = choices(BrandSort)
@@ -805,7 +844,7 @@ BRAND_SORTS = choices(BrandSort)
 
 def brands(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Brands offset + 1 .. offset + limit ranked by `sort` descending (ties by brand) over the product
     events in [start, end): views, add-to-carts, purchases, units, revenue, the sessions that viewed and
     that bought the brand, and conversion = buying / viewing sessions (None without a viewing session).
@@ -858,7 +897,7 @@ def brands(
         )
     # no conversion (no viewing session) ranks last
     ranked = sorted(out, key=lambda b: (b[sort] is None, -(b[sort] or 0), b["brand"]))
-    return page(ranked, offset, limit)
+    return Answer(page(ranked, offset, limit), (t.enriched_product_events,))
 
 
 REGION_SORTS = choices(RegionSort)
@@ -866,7 +905,7 @@ REGION_SORTS = choices(RegionSort)
 
 def regions(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, sort: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], bool]:
+) -> Answer[tuple[list[dict[str, Any]], bool]]:
     """(country, state) pairs offset + 1 .. offset + limit of the customers who bought in [start, end),
     ranked by `sort` descending (ties by country, state): customers, orders, revenue; and whether every
     pair was read (False beyond MAX_GROUPS)."""
@@ -891,7 +930,7 @@ def regions(
         for r in rows
     ]
     ranked = sorted(out, key=lambda x: (-float(x[sort]), x["country"], x["state"]))
-    return page(ranked, offset, limit), len(rows) < MAX_GROUPS
+    return Answer((page(ranked, offset, limit), len(rows) < MAX_GROUPS), (t.enriched_product_events,))
 
 
 LOCATION_SORTS = choices(LocationSort)
@@ -906,7 +945,7 @@ def locations(
     sort: str,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> Answer[list[dict[str, Any]]]:
     """Per location: distinct users, distinct customers, orders and revenue; ranked by `sort`, ties by
     location. Two GROUP BYs (all events, purchases) merged here: locations are few."""
     if sort not in LOCATION_SORTS:
@@ -936,12 +975,12 @@ def locations(
         for name, zero in (("customers", 0), ("orders", 0), ("revenue", 0.0)):
             row.setdefault(name, zero)  # a location where nobody bought
     ranked = sorted(out.values(), key=lambda r: (-r[sort], r["location"]))
-    return page(ranked, offset, limit)
+    return Answer(page(ranked, offset, limit), (t.events,))
 
 
 def orders_per_customer(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, filters: Filters
-) -> tuple[dict[int, int], bool]:
+) -> Answer[tuple[dict[int, int], bool]]:
     """orders placed -> customers who placed that many in [start, end); and whether every customer was
     counted (False when more than MAX_GROUPS customers bought: Pinot keeps that many groups)."""
     params: dict[str, Value] = {"start": start, "end": end}
@@ -956,7 +995,7 @@ def orders_per_customer(
     for r in rows:
         n = int(r["orders"])
         histogram[n] = histogram.get(n, 0) + 1
-    return histogram, len(rows) < MAX_GROUPS
+    return Answer((histogram, len(rows) < MAX_GROUPS), (t.events,))
 
 
 DIMENSIONS = ("device_type", "os", "browser", "location", "product_category")
@@ -964,7 +1003,7 @@ DIMENSIONS = ("device_type", "os", "browser", "location", "product_category")
 
 def dimension_values(
     pinot: Queryable, t: Tables, start: datetime, end: datetime, limit: int
-) -> dict[str, list[str]]:
+) -> Answer[dict[str, list[str]]]:
     """Each filter dimension's values seen in [start, end) (events that carry it), at most `limit`, sorted."""
     out: dict[str, list[str]] = {}
     for name in DIMENSIONS:
@@ -976,4 +1015,4 @@ def dimension_values(
             {"start": start, "end": end, "n": limit},
         )
         out[name] = [str(r["v"]) for r in rows]
-    return out
+    return Answer(out, (t.events,))

@@ -114,17 +114,17 @@ class Reads:
 
     def arrivals(self, start: datetime, end: datetime) -> tuple[int, int]:
         """(accepted, dead-lettered) records that arrived in [start, end): one data-quality bucket."""
-        buckets = analytics.data_quality(self.pinot, self.tables, [to_ms(start), to_ms(end)])
+        buckets = analytics.data_quality(self.pinot, self.tables, [to_ms(start), to_ms(end)]).rows
         accepted = sum(b.get("accepted", 0) for b in buckets.values())
         return accepted, sum(b.get("dead_lettered", 0) for b in buckets.values())
 
     def funnel(self, start: datetime, end: datetime) -> Funnel:
-        row = analytics.funnel(self.pinot, self.tables, start, end, Filters(), None)[0]
+        row = analytics.funnel(self.pinot, self.tables, start, end, Filters(), None).rows[0]
         return Funnel(row["viewed_events"], row["viewed_sessions"], row["purchased_sessions"])
 
     def as_of(self) -> datetime | None:
         """The end of the newest final minute (every answer's `meta.as_of`); None without events."""
-        newest = analytics.newest_event_time(self.pinot, self.tables)
+        newest = analytics.newest_event_time(self.pinot, self.tables).rows
         return closed_minute(newest, self.settings.watermark_delay_s)
 
     def job(self) -> JobStatus:

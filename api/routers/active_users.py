@@ -26,12 +26,13 @@ from core.business_day import business_day
 from core.metrics import ActiveUsersSliding
 from query import analytics
 from query.analytics import Filters
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["active users"], route_class=CacheFirstRoute)
 ZERO = {"active_users": 0, "sessions": 0, "events": 0}
 
 
-def _series(ctx: Context, r: TimeRange, filters: Filters) -> list[ActiveUsersPoint]:
+def _series(ctx: Context, r: TimeRange, filters: Filters) -> Answer[list[ActiveUsersPoint]]:
     minutes = r.granularity is Granularity.minute
     return series(
         r,
@@ -51,8 +52,11 @@ def active_users(
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None
-    source = analytics.active_users_table(ctx.tables, r.granularity is Granularity.minute, filters)
-    return ActiveUsersSeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
+    return ActiveUsersSeries(
+        meta=meta(r, timer, ctx, data, previous),
+        data=data.rows,
+        previous=previous.rows if previous else None,
+    )
 
 
 def _sliding_point(bucket: datetime, **values: Any) -> SlidingActiveUsersPoint:
@@ -74,10 +78,12 @@ def active_users_sliding(ctx: ContextDep, r: MinuteRangeDep) -> SlidingActiveUse
         _sliding_point,
         ZERO,
     )
-    info = meta(r, timer, ctx.tables.active_users_sliding, ctx)
+    info = meta(r, timer, ctx, data)
     newest_end = r.end - ActiveUsersSliding.slide + ActiveUsersSliding.size
     final = info.as_of is not None and newest_end <= info.as_of
-    return SlidingActiveUsersSeries(meta=info.model_copy(update={"newest_bucket_final": final}), data=data)
+    return SlidingActiveUsersSeries(
+        meta=info.model_copy(update={"newest_bucket_final": final}), data=data.rows
+    )
 
 
 LONGEST_DAY = timedelta(hours=26)
@@ -96,23 +102,25 @@ class _RunningTotal:
         return self.sums[i - 1] if i else 0
 
 
-def day_to_date(ctx: Context, r: TimeRange) -> list[DayToDatePoint]:
+def day_to_date(ctx: Context, r: TimeRange) -> tuple[list[DayToDatePoint], tuple[Answer[Any], ...]]:
+    """The points, and the answers they were computed from."""
     edges = r.edges()
-    if len(edges) < 2:
-        return []
     zone = ctx.settings.business_time_zone
     day_of = {m: business_day(m, zone) for m in edges[:-1]}
     days = sorted(set(day_of.values()))
-    first_seen = analytics.first_seen_per_minute(ctx.pinot, ctx.tables, days, edges[-1])
-    since = edges[0] - int(LONGEST_DAY.total_seconds() * 1000)  # the first day's start, or earlier
+    first_seen_answer = analytics.first_seen_per_minute(ctx.pinot, ctx.tables, days, edges[-1])
+    first_seen = first_seen_answer.rows
+    # from the first day's start, or earlier; nothing for an empty range
+    since = edges[0] - int(LONGEST_DAY.total_seconds() * 1000) if days else edges[-1]
+    revenue_answer = analytics.revenue_per_minute(ctx.pinot, ctx.tables, since, edges[-1])
     revenue: dict[str, dict[int, float]] = {day: {} for day in days}
-    for minute, amount in analytics.revenue_per_minute(ctx.pinot, ctx.tables, since, edges[-1]).items():
+    for minute, amount in revenue_answer.rows.items():
         day = business_day(minute, zone)
         if day in revenue:
             revenue[day][minute] = amount
     users = {day: _RunningTotal(first_seen.get(day, {})) for day in days}
     sales = {day: _RunningTotal(revenue[day]) for day in days}
-    return [
+    points = [
         DayToDatePoint(
             bucket=buckets.to_datetime(m).astimezone(r.tz),
             business_day=day_of[m],
@@ -122,6 +130,7 @@ def day_to_date(ctx: Context, r: TimeRange) -> list[DayToDatePoint]:
         )
         for m in edges[:-1]
     ]
+    return points, (first_seen_answer, revenue_answer)
 
 
 @router.get("/day-to-date", responses=METRIC_RESPONSES)
@@ -131,8 +140,7 @@ def day_to_date_totals(ctx: ContextDep, r: MinuteRangeDep) -> DayToDateSeries:
     Days are those of the business time zone (`business_time_zone`, from settings), whatever `tz` says;
     the totals restart at each of its midnights. A late event updates every minute after it."""
     timer = Timer()
-    data = day_to_date(ctx, r)
-    source = f"{ctx.tables.user_days}, {ctx.tables.product_metrics}"
+    data, read = day_to_date(ctx, r)
     return DayToDateSeries(
-        meta=meta(r, timer, source, ctx), business_time_zone=ctx.settings.business_time_zone, data=data
+        meta=meta(r, timer, ctx, *read), business_time_zone=ctx.settings.business_time_zone, data=data
     )

@@ -28,9 +28,10 @@ def top_brands(
     Each event counts under its product's brand as the catalogue listed it at the event's time; a
     product the catalogue did not list then counts as "unknown"."""
     timer = Timer()
-    rows = analytics.brands(ctx.pinot, ctx.tables, r.start, r.end, sort, page.limit, page.offset)
+    answer = analytics.brands(ctx.pinot, ctx.tables, r.start, r.end, sort, page.limit, page.offset)
+    rows = answer.rows
     return BrandRanking(
-        meta=meta(r, timer, ctx.tables.enriched_product_events, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,
@@ -51,9 +52,10 @@ def top_regions(
 
     A customer the register did not know at the purchase's time counts under "unknown"."""
     timer = Timer()
-    rows, complete = analytics.regions(ctx.pinot, ctx.tables, r.start, r.end, sort, page.limit, page.offset)
+    answer = analytics.regions(ctx.pinot, ctx.tables, r.start, r.end, sort, page.limit, page.offset)
+    rows, complete = answer.rows
     return RegionRanking(
-        meta=meta(r, timer, ctx.tables.enriched_product_events, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,

@@ -29,12 +29,12 @@ def top_categories(
 ) -> CategoryRanking:
     """Product categories over the range, ranked by revenue, views, add-to-carts, purchases or units."""
     timer = Timer()
-    rows = analytics.top_categories(
+    answer = analytics.top_categories(
         ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
     )
-    source = analytics.product_table(ctx.tables, filters)
+    rows = answer.rows
     return CategoryRanking(
-        meta=meta(r, timer, source, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,

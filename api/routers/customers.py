@@ -29,9 +29,12 @@ def locations(
 ) -> LocationRanking:
     """Users, customers, orders and revenue per location over the range."""
     timer = Timer()
-    rows = analytics.locations(ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset)
+    answer = analytics.locations(
+        ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
+    )
+    rows = answer.rows
     return LocationRanking(
-        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,
@@ -45,10 +48,11 @@ def order_frequency(ctx: ContextDep, r: SpanDep, filters: FiltersDep) -> OrderFr
 
     Exact up to 100,000 customers in the range (Pinot's group limit); `complete` says whether it held."""
     timer = Timer()
-    histogram, complete = analytics.orders_per_customer(ctx.pinot, ctx.tables, r.start, r.end, filters)
+    answer = analytics.orders_per_customer(ctx.pinot, ctx.tables, r.start, r.end, filters)
+    histogram, complete = answer.rows
     most = max(histogram, default=0)
     return OrderFrequency(
-        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         customers=sum(histogram.values()),
         complete=complete,
         data=[OrderCount(orders=n, customers=histogram.get(n, 0)) for n in range(1, most + 1)],

@@ -13,12 +13,13 @@ from api.schemas import DeadLetterPage, DeadLetterRow, QualityPoint, QualitySeri
 from api.timerange import TimeRange
 from core.contract import Code
 from query import analytics
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["data quality"], route_class=CacheFirstRoute)
 ZERO = {"accepted": 0, "late": 0, "dead_lettered": 0}
 
 
-def _series(ctx: Context, r: TimeRange) -> list[QualityPoint]:
+def _series(ctx: Context, r: TimeRange) -> Answer[list[QualityPoint]]:
     return series(r, lambda edges: analytics.data_quality(ctx.pinot, ctx.tables, edges), QualityPoint, ZERO)
 
 
@@ -28,8 +29,11 @@ def data_quality(ctx: ContextDep, r: RangeDep, compare: CompareDep = None) -> Qu
     timer = Timer()
     data = _series(ctx, r)
     previous = _series(ctx, r.previous()) if compare else None
-    source = f"{ctx.tables.events}, {ctx.tables.dead_letters}"
-    return QualitySeries(meta=meta(r, timer, source, ctx), data=data, previous=previous)
+    return QualitySeries(
+        meta=meta(r, timer, ctx, data, previous),
+        data=data.rows,
+        previous=previous.rows if previous else None,
+    )
 
 
 letters = APIRouter(prefix="/metrics", tags=["data quality"])
@@ -49,7 +53,8 @@ def dead_letters(
     """The dead letters that arrived in the range, newest first: where each record was and why it failed."""
     timer = Timer()
     code = reason_code.value if reason_code else None
-    total, rows = analytics.dead_letters(ctx.pinot, ctx.tables, r.start, r.end, code, page.limit, page.offset)
+    answer = analytics.dead_letters(ctx.pinot, ctx.tables, r.start, r.end, code, page.limit, page.offset)
+    total, rows = answer.rows
     data = []
     for row in rows:
         payload = row["payload"]
@@ -72,7 +77,7 @@ def dead_letters(
             )
         )
     return DeadLetterPage(
-        meta=meta(r, timer, ctx.tables.dead_letters, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         total=total,
         limit=page.limit,
         offset=page.offset,

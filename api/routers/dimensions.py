@@ -24,4 +24,4 @@ def dimensions(
     """The values of each filter dimension seen in the range, sorted: what the filters can match."""
     timer = Timer()
     values = analytics.dimension_values(ctx.pinot, ctx.tables, r.start, r.end, limit)
-    return Dimensions(meta=meta(r, timer, ctx.tables.events, ctx, series=False), **values)
+    return Dimensions(meta=meta(r, timer, ctx, values, series=False), **values.rows)

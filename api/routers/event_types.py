@@ -11,12 +11,13 @@ from api.schemas import EventTypesPoint, EventTypesSeries
 from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["events"], route_class=CacheFirstRoute)
 ZERO = {name: 0 for name in (*analytics.EVENT_TYPES, "events")}
 
 
-def _series(ctx: Context, r: TimeRange, filters: Filters) -> list[EventTypesPoint]:
+def _series(ctx: Context, r: TimeRange, filters: Filters) -> Answer[list[EventTypesPoint]]:
     return series(
         r, lambda edges: analytics.event_types(ctx.pinot, ctx.tables, edges, filters), EventTypesPoint, ZERO
     )
@@ -30,4 +31,8 @@ def event_types(
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None
-    return EventTypesSeries(meta=meta(r, timer, ctx.tables.events, ctx), data=data, previous=previous)
+    return EventTypesSeries(
+        meta=meta(r, timer, ctx, data, previous),
+        data=data.rows,
+        previous=previous.rows if previous else None,
+    )

@@ -14,6 +14,7 @@ from api.timerange import TimeRange
 from core.choices import FUNNEL_STEPS, FunnelBreakdown
 from query import analytics
 from query.analytics import Filters
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["funnel"], route_class=CacheFirstRoute)
 
@@ -42,8 +43,9 @@ def _segment(row: dict[str, Any]) -> FunnelSegment:
     )
 
 
-def _segments(ctx: Context, r: TimeRange, filters: Filters, by: str | None) -> list[FunnelSegment]:
-    return [_segment(row) for row in analytics.funnel(ctx.pinot, ctx.tables, r.start, r.end, filters, by)]
+def _segments(ctx: Context, r: TimeRange, filters: Filters, by: str | None) -> Answer[list[FunnelSegment]]:
+    answer = analytics.funnel(ctx.pinot, ctx.tables, r.start, r.end, filters, by)
+    return answer.map(lambda rows: [_segment(row) for row in rows])
 
 
 @router.get("/funnel", responses=METRIC_RESPONSES)
@@ -59,8 +61,8 @@ def funnel(
     data = _segments(ctx, r, filters, breakdown)
     previous = _segments(ctx, r.previous(), filters, breakdown) if compare else None
     return Funnel(
-        meta=meta(r, timer, ctx.tables.events, ctx, series=False),
+        meta=meta(r, timer, ctx, data, previous, series=False),
         breakdown=breakdown,
-        data=data,
-        previous=previous,
+        data=data.rows,
+        previous=previous.rows if previous else None,
     )

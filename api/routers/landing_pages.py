@@ -35,11 +35,12 @@ def top_landing_pages(
     if "product_category" in request.query_params:
         raise ParamError("product_category", "sessions have no category")
     timer = Timer()
-    rows = analytics.landing_pages(
+    answer = analytics.landing_pages(
         ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
     )
+    rows = answer.rows
     return LandingPageRanking(
-        meta=meta(r, timer, ctx.tables.session_metrics, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,

@@ -46,19 +46,19 @@ def snapshot(ctx: Context, filters: Filters, now: datetime) -> LiveSnapshot:
     p, t = ctx.pinot, ctx.tables
     rows: dict[int, dict[str, Any]] = {start: dict(ZERO) for start in edges[:-1]}
     parts = (
-        analytics.active_users(p, t, edges, True, filters),
-        analytics.event_types(p, t, edges, filters),
+        analytics.active_users(p, t, edges, True, filters).rows,
+        analytics.event_types(p, t, edges, filters).rows,
         {
             k: {"revenue": v["revenue"], "orders": v["orders"]}
-            for k, v in analytics.revenue(p, t, edges, filters).items()
+            for k, v in analytics.revenue(p, t, edges, filters).rows.items()
         },
-        analytics.data_quality(p, t, edges),
+        analytics.data_quality(p, t, edges).rows,
     )
     for part in parts:
         for start, values in part.items():
             if start in rows:
                 rows[start].update(values)
-    newest = analytics.newest_event_time(p, t)
+    newest = analytics.newest_event_time(p, t).rows
     closed = closed_minute(newest, ctx.settings.watermark_delay_s)
     closed_ms = buckets.to_ms(closed) if closed else None
     return LiveSnapshot(

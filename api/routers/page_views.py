@@ -32,11 +32,10 @@ def hour_of_day(
     The range is aligned to local hours; at most the newest 10,000 hours (`meta.from` says where)."""
     timer = Timer()
     counts = [0] * 24
-    edges = r.edges()
-    if len(edges) > 1:
-        for start, n in analytics.page_views_by_hour(ctx.pinot, ctx.tables, edges, filters).items():
-            counts[buckets.to_datetime(start).astimezone(r.tz).hour] += n
+    answer = analytics.page_views_by_hour(ctx.pinot, ctx.tables, r.edges(), filters)
+    for start, n in answer.rows.items():
+        counts[buckets.to_datetime(start).astimezone(r.tz).hour] += n
     return HourOfDayProfile(
-        meta=meta(r, timer, ctx.tables.events, ctx),
+        meta=meta(r, timer, ctx, answer),
         data=[HourOfDay(hour=h, page_views=n) for h, n in enumerate(counts)],
     )

@@ -13,6 +13,7 @@ from api.schemas import ProductPoint, ProductRank, ProductRanking, ProductSeries
 from api.timerange import TimeRange
 from core.choices import ProductSort
 from query import analytics
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics/products", tags=["products"], route_class=CacheFirstRoute)
 ZERO = {"views": 0, "add_to_carts": 0, "purchases": 0, "units": 0, "revenue": 0.0, "avg_price": None}
@@ -38,15 +39,17 @@ def top_products(
     `rank` is the product's position in the whole ranking (offset + 1 for the first row of a page); the
     ranking is a total order (ties broken by product_id), so consecutive pages neither repeat nor skip."""
     timer = Timer()
-    rows = analytics.top_products(
+    ranked = analytics.top_products(
         ctx.pinot, ctx.tables, r.start, r.end, filters, sort, page.limit, page.offset
     )
+    rows = ranked.rows
     before: dict[str, ProductTotals] = {}
+    totals = None
     if compare and rows:
         prev = r.previous()
         ids = [row["product_id"] for row in rows]
         totals = analytics.product_totals(ctx.pinot, ctx.tables, prev.start, prev.end, filters, ids)
-        before = {pid: ProductTotals.model_validate(row) for pid, row in totals.items()}
+        before = {pid: ProductTotals.model_validate(row) for pid, row in totals.rows.items()}
     data = [
         ProductRank(
             rank=page.offset + i + 1,
@@ -55,9 +58,8 @@ def top_products(
         )
         for i, row in enumerate(rows)
     ]
-    source = analytics.product_table(ctx.tables, filters)
     return ProductRanking(
-        meta=meta(r, timer, source, ctx, series=False),
+        meta=meta(r, timer, ctx, ranked, totals, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,
@@ -77,11 +79,11 @@ def product_series(
 
     404 when no product of that id has any event."""
     timer = Timer()
-    info = analytics.product_info(ctx.pinot, ctx.tables, product_id)
+    info = analytics.product_info(ctx.pinot, ctx.tables, product_id).rows
     if info is None:
         raise NotFound("product_id", "no product of this id has any events")
 
-    def points(rng: TimeRange) -> list[ProductPoint]:
+    def points(rng: TimeRange) -> Answer[list[ProductPoint]]:
         return series(
             rng,
             lambda edges: analytics.product_series(ctx.pinot, ctx.tables, product_id, edges, filters),
@@ -89,12 +91,14 @@ def product_series(
             ZERO,
         )
 
-    source = analytics.product_table(ctx.tables, filters)
+    data = points(r)
+    previous = points(r.previous()) if compare else None
+    # meta.source: the tables of the numbers (the name and category always come from the minute rows)
     return ProductSeries(
-        meta=meta(r, timer, source, ctx),
+        meta=meta(r, timer, ctx, data, previous),
         product_id=info["product_id"],
         product_name=info["product_name"],
         product_category=info["product_category"],
-        data=points(r),
-        previous=points(r.previous()) if compare else None,
+        data=data.rows,
+        previous=previous.rows if previous else None,
     )

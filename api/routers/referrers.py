@@ -42,11 +42,12 @@ def top_referrers(
     No referrer counts as "direct", a path on this site as "internal"."""
     timer = Timer()
     windows = whole_windows(r)
-    rows = analytics.top_referrers(
+    answer = analytics.top_referrers(
         ctx.pinot, ctx.tables, windows.start, windows.end, sort, page.limit, page.offset
     )
+    rows = answer.rows
     return ReferrerRanking(
-        meta=meta(windows, timer, ctx.tables.referrer_traffic, ctx, series=False),
+        meta=meta(windows, timer, ctx, answer, series=False),
         sort=sort,
         limit=page.limit,
         offset=page.offset,

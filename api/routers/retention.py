@@ -52,15 +52,15 @@ def retention(
         periods.append(periods[-1] + step)
     index = {p: i for i, p in enumerate(periods)}
 
-    firsts, all_users = analytics.first_seen_per_user(ctx.pinot, ctx.tables, r.end_ms)
+    earliest = analytics.first_seen_per_user(ctx.pinot, ctx.tables, r.end_ms)
+    firsts, all_users = earliest.rows
     cohort_of: dict[str, date] = {}
     for user, first_seen in firsts.items():
         day = date.fromisoformat(business_day(first_seen, zone))
         if first_day <= day <= last_day:
             cohort_of[user] = period_start(day, period)
-    seen, all_days = analytics.active_days(
-        ctx.pinot, ctx.tables, periods[0].isoformat(), last_day.isoformat()
-    )
+    days = analytics.active_days(ctx.pinot, ctx.tables, periods[0].isoformat(), last_day.isoformat())
+    seen, all_days = days.rows
     active: dict[tuple[date, date], set[str]] = defaultdict(set)
     for user, iso_day in seen:
         if user in cohort_of:
@@ -85,7 +85,7 @@ def retention(
         if members[cohort]
     ]
     return Retention(
-        meta=meta(r, timer, ctx.tables.user_days, ctx, series=False),
+        meta=meta(r, timer, ctx, earliest, days, series=False),
         period=period,
         business_time_zone=zone,
         complete=all_users and all_days,

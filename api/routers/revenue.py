@@ -14,17 +14,21 @@ from api.schemas import RevenuePoint, RevenueSeries
 from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["revenue"], route_class=CacheFirstRoute)
 ZERO: dict[str, Any] = {"revenue": 0.0, "orders": 0, "units": 0, "average_order_value": None}
 
 
-def _series(ctx: Context, r: TimeRange, filters: Filters) -> list[RevenuePoint]:
-    def fetch(edges: Sequence[int]) -> dict[int, dict[str, Any]]:
-        rows = analytics.revenue(ctx.pinot, ctx.tables, edges, filters)
-        for row in rows.values():
-            row["average_order_value"] = row["revenue"] / row["orders"] if row["orders"] else None
-        return rows
+def _with_average(rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    for row in rows.values():
+        row["average_order_value"] = row["revenue"] / row["orders"] if row["orders"] else None
+    return rows
+
+
+def _series(ctx: Context, r: TimeRange, filters: Filters) -> Answer[list[RevenuePoint]]:
+    def fetch(edges: Sequence[int]) -> Answer[dict[int, dict[str, Any]]]:
+        return analytics.revenue(ctx.pinot, ctx.tables, edges, filters).map(_with_average)
 
     return series(r, fetch, RevenuePoint, ZERO)
 
@@ -35,4 +39,8 @@ def revenue(ctx: ContextDep, r: RangeDep, filters: FiltersDep, compare: CompareD
     timer = Timer()
     data = _series(ctx, r, filters)
     previous = _series(ctx, r.previous(), filters) if compare else None
-    return RevenueSeries(meta=meta(r, timer, ctx.tables.events, ctx), data=data, previous=previous)
+    return RevenueSeries(
+        meta=meta(r, timer, ctx, data, previous),
+        data=data.rows,
+        previous=previous.rows if previous else None,
+    )

@@ -38,11 +38,12 @@ def list_sessions(
     if "product_category" in request.query_params:
         raise ParamError("product_category", "sessions have no category")
     timer = Timer()
-    total, rows = analytics.sessions(
+    answer = analytics.sessions(
         ctx.pinot, ctx.tables, r.start, r.end, filters, user_id, sort, page.limit, page.offset
     )
+    total, rows = answer.rows
     return SessionPage(
-        meta=meta(r, timer, ctx.tables.session_metrics, ctx, series=False),
+        meta=meta(r, timer, ctx, answer, series=False),
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -55,7 +56,7 @@ def get_session(pinot: PinotDep, tables: TablesDep, session_id: Identifier) -> S
     """One session's summary so far: events, page views, products viewed and carted, orders, revenue.
 
     404 when no session has this id."""
-    row = analytics.session(pinot, tables, session_id)
+    row = analytics.session(pinot, tables, session_id).rows
     if row is None:
         raise NotFound("session_id", "no session of this id")
     return Session.model_validate(row)

@@ -14,12 +14,13 @@ from api.schemas import Summary, Totals
 from api.timerange import TimeRange
 from query import analytics
 from query.analytics import Filters
+from query.answer import Answer
 
 router = APIRouter(prefix="/metrics", tags=["summary"], route_class=CacheFirstRoute)
 
 
-def _totals(ctx: Context, r: TimeRange, filters: Filters) -> Totals:
-    return Totals.model_validate(analytics.totals(ctx.pinot, ctx.tables, r.start, r.end, filters))
+def _totals(ctx: Context, r: TimeRange, filters: Filters) -> Answer[Totals]:
+    return analytics.totals(ctx.pinot, ctx.tables, r.start, r.end, filters).map(Totals.model_validate)
 
 
 def previous_span(r: TimeRange, now: datetime) -> TimeRange:
@@ -44,4 +45,8 @@ def summary(
     timer = Timer()
     data = _totals(ctx, r, filters)
     previous = _totals(ctx, previous_span(r, now), filters) if compare else None
-    return Summary(meta=meta(r, timer, ctx.tables.events, ctx, series=False), data=data, previous=previous)
+    return Summary(
+        meta=meta(r, timer, ctx, data, previous, series=False),
+        data=data.rows,
+        previous=previous.rows if previous else None,
+    )

@@ -35,4 +35,4 @@ def visits(ctx: ContextDep, r: RangeDep) -> VisitsSeries:
     A late event that joins two visits, or comes before one, updates the visits it touches."""
     timer = Timer()
     data = series(r, lambda edges: analytics.visits(ctx.pinot, ctx.tables, edges), _point, ZERO)
-    return VisitsSeries(meta=meta(r, timer, ctx.tables.visits, ctx), data=data)
+    return VisitsSeries(meta=meta(r, timer, ctx, data), data=data.rows)

@@ -881,6 +881,24 @@ def test_meta_source_names_the_table_the_numbers_came_from(
     assert read == {table}
 
 
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [
+        ("/metrics/active-users", "active_users"),
+        ("/metrics/visits", "visits"),
+        ("/metrics/data-quality", "events, dead_letters"),
+        ("/metrics/day-to-date", "user_days, product_metrics"),
+    ],
+)
+def test_an_empty_range_names_the_tables_it_would_read_and_reads_none(
+    client: TestClient, fake: FakePinot, path: str, table: str
+) -> None:
+    body = ok(client, path, **{"from": "2026-11-29T10:00:00Z", "to": "2026-11-29T10:00:00Z"})
+    assert body["data"] == []
+    assert body["meta"]["source"] == table
+    assert [sql for sql in fake.sent if not sql.startswith("SELECT MAX(event_timestamp)")] == []
+
+
 # Generations ---------------------------------------------------------------------------------------
 
 

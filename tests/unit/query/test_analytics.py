@@ -124,11 +124,11 @@ def test_top_products_fetches_offset_plus_limit_and_slices() -> None:
         return ranked[:n]  # OFFSET ignored, as Pinot 0.11 does with GROUP BY
 
     fake = FakePinot(answer=answer)
-    rows = analytics.top_products(fake, T, START, END, Filters(), "views", limit=2, offset=3)
+    rows = analytics.top_products(fake, T, START, END, Filters(), "views", limit=2, offset=3).rows
     assert [r["product_id"] for r in rows] == ["p3", "p4"]
     assert fake.sent[-1].endswith("ORDER BY views DESC, product_id LIMIT 5")
     assert "OFFSET" not in fake.sent[-1]
-    assert analytics.top_products(fake, T, START, END, Filters(), "views", limit=2, offset=5) == []
+    assert analytics.top_products(fake, T, START, END, Filters(), "views", limit=2, offset=5).rows == []
 
 
 def test_top_products_uses_the_minutes_unless_a_session_dimension_is_filtered() -> None:
@@ -165,7 +165,7 @@ def test_sessions_page_by_ids_in_order() -> None:
         return [{"session_id": s} for s in re.findall(r"'(\w)'", sql.split(" IN ")[1])]
 
     fake = FakePinot(answer=answer)
-    total, rows = analytics.sessions(fake, T, START, END, Filters(os="iOS"), "u1", "revenue", 2, 1)
+    total, rows = analytics.sessions(fake, T, START, END, Filters(os="iOS"), "u1", "revenue", 2, 1).rows
     assert total == 4
     assert [r["session_id"] for r in rows] == ["a", "d"]
     assert "ORDER BY revenue DESC, session_id LIMIT 3" in fake.sent[1]
