@@ -35,8 +35,8 @@ from event_generator.faults import Fault, FaultShares, Outgoing, apply_faults
 from flink_jobs.runner import FlinkRest
 from query.analytics import Tables
 from query.pinot import Pinot
-from tests.integration.builders import api_server
-from tests.integration.e2e import CRAFTED_REJECTS, RunningPipeline, running_pipeline, send_all
+from tests.support.builders import api_server
+from tests.support.e2e import CRAFTED_REJECTS, RunningPipeline, running_pipeline, send_all
 from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.integration

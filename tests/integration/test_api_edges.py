@@ -29,8 +29,8 @@ from core.events import AddToCart, BaseEvent, ProductView, Purchase, to_epoch_mi
 from core.metrics import SessionSummary
 from core.settings import Settings
 from query.analytics import Tables
-from tests.integration.builders import api_server
-from tests.integration.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
+from tests.support.builders import api_server
+from tests.support.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
 from tests.support.oracle import Expected, expected
 
 pytestmark = pytest.mark.integration

@@ -31,9 +31,9 @@ from event_generator.faults import FaultShares, apply_faults
 from flink_jobs.runner import FlinkRest
 from query.analytics import Tables
 from stack import provision
-from tests.integration.api_checks import assert_api_serves
-from tests.integration.builders import reset_product_pipeline
-from tests.integration.e2e import assert_pinot_serves, send_all, settled_records, traffic
+from tests.support.api_checks import assert_api_serves
+from tests.support.builders import reset_product_pipeline
+from tests.support.e2e import assert_pinot_serves, send_all, settled_records, traffic
 from tests.support.oracle import expected
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ from core.contract import check
 from core.settings import Settings
 from flink_jobs.runner import FlinkRest
 from query import pinot as q
-from tests.integration.builders import consume
-from tests.integration.e2e import (
+from tests.support.builders import consume
+from tests.support.e2e import (
     RunningPipeline,
     assert_pinot_serves,
     raw_records,

@@ -32,9 +32,9 @@ from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults
 from query.analytics import Tables
 from stack.browser import PHONE, chromium, wait_ready
-from tests.integration.api_checks import oracle_totals, whole_hours
-from tests.integration.builders import api_server, free_port
-from tests.integration.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
+from tests.support.api_checks import oracle_totals, whole_hours
+from tests.support.builders import api_server, free_port
+from tests.support.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
 from tests.support.oracle import Expected, expected
 from tests.support.polling import poll_until
 from toolchain.versions import REPO_ROOT

@@ -8,7 +8,7 @@ from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults
 from event_generator.producer import make_producer, send
-from tests.integration.builders import consume, new_topic
+from tests.support.builders import consume, new_topic
 
 
 def test_generator_sends_every_event_keyed_by_session(settings: Settings) -> None:

@@ -6,7 +6,7 @@ import httpx
 from core.settings import Settings
 from flink_jobs.pipeline import SQL_DIR, referrer_host_sql
 from flink_jobs.runner import FlinkRest, kafka_sink_options, kafka_source_options, submit, with_clause
-from tests.integration.builders import Consumed, consume, new_topic, produce, unique
+from tests.support.builders import Consumed, consume, new_topic, produce, unique
 from tests.support.polling import poll_until
 from tests.vectors import referrer_vectors
 

@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 from core.settings import Settings
 from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, apply_faults
-from tests.integration.e2e import (
+from tests.support.e2e import (
     assert_pinot_serves,
     assert_topics_exactly_once,
     raw_records,

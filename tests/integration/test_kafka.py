@@ -3,7 +3,7 @@ from collections import defaultdict
 from kafka import KafkaProducer
 
 from core.settings import Settings
-from tests.integration.builders import consume, json_producer, new_topic, produce
+from tests.support.builders import consume, json_producer, new_topic, produce
 
 
 def test_keyed_messages_round_trip_with_per_key_partition_and_order(settings: Settings) -> None:

@@ -11,7 +11,7 @@ from kafka.structs import OffsetAndMetadata
 from api.main import create_app
 from core.settings import Settings
 from query import topics as kafka_topics
-from tests.integration.builders import new_topic, produce, unique
+from tests.support.builders import new_topic, produce, unique
 
 pytestmark = pytest.mark.integration
 

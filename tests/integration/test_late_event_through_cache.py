@@ -26,9 +26,9 @@ from event_generator.behaviour import EventStream
 from event_generator.faults import Fault, Outgoing
 from query.analytics import Tables
 from query.pinot import Pinot
-from tests.integration.api_checks import scrape
-from tests.integration.builders import api_server
-from tests.integration.e2e import running_pipeline, send_all
+from tests.support.api_checks import scrape
+from tests.support.builders import api_server
+from tests.support.e2e import running_pipeline, send_all
 from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.integration

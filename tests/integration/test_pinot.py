@@ -7,7 +7,7 @@ import pinotdb
 from core.settings import Settings
 from provisioning import pinot_tables
 from stack.engines.pinot import Pinot
-from tests.integration.builders import json_producer, new_topic, produce, unique
+from tests.support.builders import json_producer, new_topic, produce, unique
 from tests.support.polling import poll_until
 
 

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from core.settings import Settings
 from query.analytics import Tables
-from tests.integration.api_checks import (
+from tests.support.api_checks import (
     assert_api_serves,
     assert_dashboard_routes_serve,
     assert_prometheus_serves,
     whole_hours,
 )
-from tests.integration.e2e import (
+from tests.support.e2e import (
     CRAFTED_REJECTS,
     assert_pinot_serves,
     assert_topics_exactly_once,

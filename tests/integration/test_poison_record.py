@@ -29,8 +29,8 @@ from flink_jobs.runner import FlinkRest
 from provisioning import pinot_tables
 from stack import provision, recovery
 from stack.recovery import JobSpec
-from tests.integration.builders import consume, new_topic, unique
-from tests.integration.e2e import (
+from tests.support.builders import consume, new_topic, unique
+from tests.support.e2e import (
     assert_pinot_serves,
     assert_topics_exactly_once,
     raw_records,

@@ -44,9 +44,9 @@ from query import topics as kafka_topics
 from stack import demo, provision
 from stack.apps import start_api
 from stack.process import Supervisor
-from tests.integration.builders import consume, reset_product_pipeline
-from tests.integration.e2e import raw_records, send_all, traffic
 from tests.support import readme
+from tests.support.builders import consume, reset_product_pipeline
+from tests.support.e2e import raw_records, send_all, traffic
 from tests.support.oracle import Expected, expected
 from tests.support.polling import poll_until
 

@@ -30,8 +30,8 @@ from flink_jobs.runner import FlinkRest
 from query import pinot as q
 from stack.apps import API, start_api
 from stack.manager import Stack
-from tests.integration.api_checks import assert_api_serves
-from tests.integration.e2e import (
+from tests.support.api_checks import assert_api_serves
+from tests.support.e2e import (
     RunningPipeline,
     assert_pinot_serves,
     assert_topics_exactly_once,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from stack.manager import Stack
-from tests.integration.builders import reset_product_pipeline
+from tests.support.builders import reset_product_pipeline
 
 RTA = str(Path(sys.executable).with_name("rta"))
 

@@ -29,8 +29,8 @@ from core.settings import Settings
 from query.analytics import Tables
 from query.pinot import PinotUnavailable
 from query.sql import Value, bind
+from tests.support.fake_pinot import time_bounds
 from tests.support.polling import poll_until
-from tests.unit.api.fake_pinot import time_bounds
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SETTING = {rule.name: rule.setting for rule in RULES}

@@ -12,7 +12,7 @@ from api.auth import COOKIE, digest, enabled, new_key
 from api.deps import get_pinot
 from api.main import create_app
 from core.settings import ApiKey, Settings
-from tests.unit.api.fake_pinot import FakePinot
+from tests.support.fake_pinot import FakePinot
 
 READER, ANALYST, SLOW = "rta_reader-key", "rta_analyst-key", "rta_slow-key"
 KEYS = (

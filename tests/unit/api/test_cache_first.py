@@ -25,7 +25,7 @@ from core.settings import Settings
 from query.analytics import Tables
 from query.cache import QueryCache
 from query.pinot import Pinot
-from tests.unit.api.fake_pinot import FakePinot, Rows
+from tests.support.fake_pinot import FakePinot, Rows
 from tests.unit.api.test_routes import NOW
 
 

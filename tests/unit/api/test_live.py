@@ -19,7 +19,7 @@ from api.live import Failure, LiveFeeds, TooManyFeeds
 from api.routers.live import snapshot
 from core.settings import Settings
 from query.analytics import Filters, Tables
-from tests.unit.api.fake_pinot import FakePinot
+from tests.support.fake_pinot import FakePinot
 
 
 class Computer:

@@ -17,7 +17,7 @@ from api.main import create_app
 from api.routers.products import ID_PATTERN
 from api.timerange import INSTANT_PATTERN, ZONES
 from core.settings import Settings
-from tests.unit.api.fake_pinot import FakePinot
+from tests.support.fake_pinot import FakePinot
 
 METRIC_ROUTES = [
     "/metrics/active-users",

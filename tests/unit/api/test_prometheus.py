@@ -14,7 +14,7 @@ from api.main import create_app
 from api.observability import PipelineCollector
 from core.settings import Settings
 from query.analytics import Tables
-from tests.unit.api.fake_pinot import FakePinot
+from tests.support.fake_pinot import FakePinot
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from api.timerange import MAX_BUCKETS
 from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
 from query.pinot import PinotQueryFailed, PinotUnavailable
-from tests.unit.api.fake_pinot import FakePinot, Rows, bucket_of, time_bounds
+from tests.support.fake_pinot import FakePinot, Rows, bucket_of, time_bounds
 
 NOW = datetime(2026, 11, 29, 12, 0, 30, tzinfo=UTC)
 JAVA_TRACE = (

@@ -18,7 +18,7 @@ from api import buckets
 from api.buckets import DAY_MS, HOUR_MS, Granularity, to_ms
 from query import analytics
 from query.analytics import Filters, Tables, bucket_sql, page, present
-from tests.unit.api.fake_pinot import FakePinot, bucket_of
+from tests.support.fake_pinot import FakePinot, bucket_of
 
 T = Tables()
 START, END = datetime(2026, 11, 29, 10, tzinfo=UTC), datetime(2026, 11, 29, 11, tzinfo=UTC)

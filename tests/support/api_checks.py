@@ -147,7 +147,7 @@ def _referrers(client: httpx.Client, want: Expected, span: dict[str, str]) -> No
 def _landing_pages(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     by_id = {s.session_id: s for s in want.sessions}
     tie, late = (s for s in by_id if s.endswith("-tie")), (s for s in by_id if s.endswith("-late"))
-    # the crafted sessions (tests/integration/e2e.py): code point order, and a late first page view
+    # the crafted sessions (tests/support/e2e.py): code point order, and a late first page view
     assert [by_id[s].landing_page for s in tie] == ["/\uff5e"]
     assert [by_id[s].landing_page for s in late] == ["/b"]
     start, end = _ms(span["from"]), _ms(span["to"])

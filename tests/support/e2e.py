@@ -27,7 +27,7 @@ from flink_jobs.pipeline import Topics, submit_pipeline
 from flink_jobs.runner import FlinkRest
 from provisioning import pinot_tables
 from query import pinot as q
-from tests.integration.builders import consume, new_topic, unique
+from tests.support.builders import consume, new_topic, unique
 from tests.support.oracle import Dimensions, Expected, RawRecord, expected
 from tests.support.polling import poll_until
 from tests.vectors import referrer_vectors
