@@ -54,6 +54,11 @@ def _n(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _ms(value: float | None) -> str:
+    """A latency in ms, or "–" when nothing was answered (vegeta reports NaN then)."""
+    return "–" if value is None or value != value else f"{value}"
+
+
 def _ratio(measured: float, target: float, higher_is_better: bool = True) -> str:
     """'met (1.2× the target)' or 'missed, 4.6× short' (how far the measured value is from the target)."""
     if measured <= 0:
@@ -145,9 +150,9 @@ def targets(found: dict[str, Results]) -> list[str]:
     if at_300:
         worst = max(at_300, key=lambda r: r["p99_ms"] if r["p99_ms"] == r["p99_ms"] else float("inf"))
         health = next((r for r in at_300 if r["target"] == "API health"), None)
-        text = f"worst p99 **{worst['p99_ms']} ms** ({worst['target'][4:]}, {worst['errors']} errors)"
+        text = f"worst p99 **{_ms(worst['p99_ms'])} ms** ({worst['target'][4:]}, {worst['errors']} errors)"
         if health:
-            text += f"; `/health` p99 {health['p99_ms']} ms"
+            text += f"; `/health` p99 {_ms(health['p99_ms'])} ms"
         rows.append(
             f"| 5. API p99 ≤ {API_P99_TARGET_MS:.0f} ms at 300 requests/s, every route | {text} | "
             f"{_ratio(worst['p99_ms'], API_P99_TARGET_MS, higher_is_better=False)} |"
@@ -158,7 +163,7 @@ def targets(found: dict[str, Results]) -> list[str]:
             (r for r in peaks if r["target"] != "API health"), key=lambda r: r["achieved_rps"], default=None
         )
         text = "; ".join(
-            f"{r['target'][4:]}: {_n(r['achieved_rps'])}/s answered, p99 {r['p99_ms']} ms, "
+            f"{r['target'][4:]}: {_n(r['achieved_rps'])}/s answered, p99 {_ms(r['p99_ms'])} ms, "
             f"{_n(r['cpu_us_per_request'] or 0)} µs of CPU each"
             for r in peaks
         )
@@ -288,7 +293,7 @@ def api_load(found: dict[str, Results]) -> list[str]:
                     r["target"],
                     _n(r["rate"]),
                     _n(r["achieved_rps"]),
-                    f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}",
+                    f"{_ms(r['p50_ms'])} / {_ms(r['p95_ms'])} / {_ms(r['p99_ms'])}",
                     str(r["errors"]),
                     _n(r["cpu_us_per_request"]) if r.get("cpu_us_per_request") is not None else "–",
                 ]

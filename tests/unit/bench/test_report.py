@@ -152,3 +152,16 @@ def test_the_section_is_replaced_in_place_and_the_rest_of_the_file_kept(tmp_path
     assert "abc1234" not in second
     assert "6,000" not in second
     assert second.startswith("# Benchmarks\n\nintro\n\n")
+
+
+def test_a_rate_with_no_answer_shows_no_latency_rather_than_nan() -> None:
+    dead = {
+        **_api("API active-users (minute)", 2000, float("nan"), 0.0),
+        "p50_ms": float("nan"),
+        "p95_ms": float("nan"),
+    }
+    found = {"api-load": {"results": [_api("API health", 2000, 9.5, 1757.0), dead]}}
+    text = "\n".join(targets(found)) + "\n" + render(found, datetime(2026, 12, 1, tzinfo=UTC), "m", "c")
+    assert "nan" not in text
+    assert "active-users (minute): 0/s answered, p99 – ms" in text
+    assert "| – / – / – |" in text
