@@ -22,6 +22,14 @@ from core.metrics import Visit
 from core.settings import Settings
 from flink_jobs.codegen import sql_string
 from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
+from flink_jobs.since import (
+    Since,
+    carried_insert,
+    carried_sink_ddl,
+    carried_source_ddl,
+    datasets_by_insert,
+    owned_insert,
+)
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -254,6 +262,8 @@ class Variant:
     blackhole_sinks: bool = False
     inserts: tuple[str, ...] = INSERTS
     extra_statements: tuple[str, ...] = ()
+    since: Since | None = None
+    """A rebuild from a time on (flink_jobs/since.py): the owned rows computed, the others carried."""
 
 
 _INSERT = re.compile(r"\s*INSERT\b", re.IGNORECASE)
@@ -304,7 +314,39 @@ def statements(
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
     functions = [read_sql(f, values) for f in FUNCTIONS]
     extra_ddl, extra_inserts = split_extra(variant.extra_statements)
+    if variant.since is not None:
+        carried_ddl, inserts = _since(settings, where, job_name, group_id, variant, values)
+        extra_ddl = [*carried_ddl, *extra_ddl]
     return [*functions, source, *dimensions, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
+
+
+def _since(
+    settings: Settings, where: Topics, job_name: str, group_id: str, variant: Variant, values: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """A rebuild's DDL (carried sources and sinks) and INSERTs (owned rows, carried rows)."""
+    since = variant.since
+    assert since is not None
+    zone = settings.business_time_zone
+    by_insert = datasets_by_insert(INSERTS)
+    chosen = [i for i in INSERTS if i in variant.inserts]
+    ddl, inserts = [], []
+    for name in chosen:
+        d = by_insert[name]
+        inserts.append(owned_insert(read_sql(name, values), d, since.t1_ms, zone))
+    for name in chosen:
+        d = by_insert[name]
+        source = kafka_source_options(
+            settings,
+            since.topic(d),
+            group_id,
+            format="json",
+            **{"json.ignore-parse-errors": "true", "scan.bounded.mode": "latest-offset"},
+        )
+        ddl.append(carried_source_ddl(d) + with_clause(source))
+        sink = sink_options(settings, d, where.for_dataset(d), f"{job_name}.carry")
+        ddl.append(carried_sink_ddl(d) + with_clause(sink))
+        inserts.append(carried_insert(d, since.t1_ms, zone))
+    return ddl, inserts
 
 
 def submit_pipeline(

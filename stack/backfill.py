@@ -15,6 +15,12 @@ The steps (core/generations.py says what a generation is):
 
 A rebuild after a change to the job's SQL is the same command: the new job runs the new plan from
 the beginning of the raw topic, without the repeats and the loss window of `rta provision --fresh`.
+
+`since` (`rta backfill --from T1`) rebuilds only the rows whose newest covered time is at or after T1
+and carries the others over unchanged (flink_jobs/since.py): the new job still reads the whole raw
+topic, for its state, and also copies the served generation's older rows into the new topics. Before
+it starts, the served job must have processed the raw topic up to now, and T1 must be at least
+`RTA_MAX_LATENESS_S` in the past: then no event can change a carried row any more.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import contextlib
 import fcntl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -43,6 +50,7 @@ from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
 from flink_jobs.pipeline import Topics
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from flink_jobs.since import Since
 from provisioning import pinot_tables
 from stack import provision, recovery
 
@@ -74,26 +82,34 @@ def _say(_: str) -> None:
 def backfill(
     settings: Settings,
     *,
+    since: datetime | None = None,
     keep_previous: bool = False,
     allow_history_loss: bool = False,
     timeout_s: float = 7200.0,
     progress: Callable[[str], None] = _say,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Backfill:
-    """Rebuild every dataset into the next generation and serve it (module docstring).
+    """Rebuild every dataset into the next generation and serve it (module docstring); with `since`
+    (timezone-aware), only the rows whose newest covered time is at or after it.
 
-    Raises BackfillError when another backfill runs, when the raw topic no longer holds its first
-    records (retention) and `allow_history_loss` is off, or when the new job fails or does not catch
-    up within `timeout_s` (each wait); the served generation is untouched then and the new job is
-    cancelled. Raises CleanupError when only the removal of the old generation failed.
+    Raises BackfillError when another backfill runs, when `since` is less than `RTA_MAX_LATENESS_S` in
+    the past, when the raw topic no longer holds records the rebuild needs (its first ones; with
+    `since`, those from a day and the lateness bounds before it) and `allow_history_loss` is off, or
+    when the new job fails or does not catch up within `timeout_s` (each wait); the served generation
+    is untouched then and the new job is cancelled. Raises CleanupError when only the removal of the
+    old generation failed.
     """
     with _exclusive(settings):
         previous = provision.serving(settings)
         generation = previous.next()
+        if since is not None:
+            check_since(settings, since, now())
         lost = retention_losses(settings)
-        if lost and not allow_history_loss:
+        if lost and not allow_history_loss and not _history_kept(settings, since):
             raise BackfillError(
                 f"the raw topic no longer holds its first {lost:,} records (kept 7 days): a rebuild would "
                 "not have them; `--allow-history-loss` rebuilds from what is left"
+                + ("" if since is None else ", or choose a later `--from`")
             )
         progress(f"serving generation {previous.number}; building generation {generation.number}")
         for older in range(previous.number):  # an earlier backfill whose clean-up failed
@@ -109,6 +125,11 @@ def backfill(
             quarantine=served_spec.quarantine,
             extra_statements=served_spec.extra_statements,
         )
+        if since is not None:
+            progress(f"waiting for {previous.job_name} to process the raw topic up to now")
+            _served_catches_up(settings, previous, timeout_s)
+            carried = tuple((d.name, served_spec.topics.for_dataset(d)) for d in DATASETS)
+            spec = replace(spec, since=Since(_ms(since), carried))
         if committed_offsets(settings, spec.group_id):
             raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
         started = time.monotonic()
@@ -120,6 +141,9 @@ def backfill(
         progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
         try:
             job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
+            if since is not None:
+                _wait(lambda: _carried_copied(settings, job_id), timeout_s, "copying the rows before --from")
+                progress(f"copied generation {previous.number}'s rows from before {since.isoformat()}")
             progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
             _pinot_catches_up(settings, generation, timeout_s)
         except BaseException:
@@ -141,6 +165,108 @@ def backfill(
             f"({exc}); the next `rta backfill` removes it"
         ) from exc
     return Backfill(previous, generation, job_id, job_s, pinot_s, not keep_previous)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+HISTORY_NEEDED = timedelta(days=1)
+"""How much raw history before `--from` a rebuild reads besides the lateness bounds: the business day
+holding T1 began up to a day earlier (sessions and visits that began earlier still are the ones the
+retention may already have cut, as in a full rebuild)."""
+
+
+def check_since(settings: Settings, since: datetime, now: datetime) -> None:
+    """Raises BackfillError unless `since` is timezone-aware and at least `max_lateness_s` before
+    `now`: a row whose newest time is before it could still get a late event."""
+    if since.tzinfo is None:
+        raise BackfillError(f"--from {since.isoformat()} has no UTC offset; say which instant it is")
+    earliest = now - timedelta(seconds=settings.max_lateness_s)
+    if since > earliest:
+        raise BackfillError(
+            f"--from must be at least RTA_MAX_LATENESS_S ({settings.max_lateness_s} s) in the past, "
+            f"i.e. at or before {earliest.isoformat(timespec='seconds')}: rows before a later time can "
+            "still change; a full `rta backfill` rebuilds everything"
+        )
+
+
+def _history_kept(settings: Settings, since: datetime | None) -> bool:
+    """With `since`: the raw topic, though retention has cut it, still starts early enough."""
+    if since is None:
+        return False
+    first = first_record_time(settings)
+    needed = since - HISTORY_NEEDED - timedelta(seconds=settings.max_lateness_s + settings.max_future_s)
+    return first is not None and first <= needed
+
+
+def first_record_time(settings: Settings) -> datetime | None:
+    """The newest of the raw partitions' first retained record timestamps (None: an empty topic)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+        starts = consumer.beginning_offsets(parts)
+        ends = consumer.end_offsets(parts)
+        firsts: list[int] = []
+        for tp in parts:
+            if ends[tp] <= starts[tp]:
+                continue
+            consumer.assign([tp])
+            consumer.seek(tp, starts[tp])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                records = consumer.poll(timeout_ms=1000, max_records=1).get(tp)
+                if records:
+                    firsts.append(records[0].timestamp)
+                    break
+        return datetime.fromtimestamp(max(firsts) / 1000, UTC) if firsts else None
+    finally:
+        consumer.close()
+
+
+def _served_catches_up(settings: Settings, served: Generation, timeout_s: float) -> None:
+    """Wait until the served job has committed every raw offset there is now, then for one more of its
+    checkpoints (its sinks commit with it): its output topics then hold every row from before now."""
+    record = recovery.read_record(settings, served.job_name)
+    job_id = record["job_id"] if record else None
+    with FlinkRest(settings) as rest:
+        state = rest.state(job_id) if job_id else None
+    if job_id is None or state != "RUNNING":
+        raise BackfillError(
+            f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
+            "the rows it carries over must be complete; `rta status` says more"
+        )
+
+    def checkpoints() -> int:
+        with FlinkRest(settings) as rest:
+            return int(rest.checkpoints(job_id)["counts"]["completed"])
+
+    target = raw_end_offsets(settings)
+    _wait(
+        lambda: reached(committed_offsets(settings, served.job_name), target),
+        timeout_s,
+        f"{served.job_name} processing the raw topic",
+    )
+    done = checkpoints()
+    _wait(lambda: checkpoints() > done, timeout_s, f"one more checkpoint of {served.job_name}")
+
+
+def _copies(vertex: str) -> bool:
+    return "carried_" in vertex or "carry_" in vertex
+
+
+def _carried_copied(settings: Settings, job_id: str) -> bool:
+    """Every operator chain of the job that copies carried rows has finished (its bounded sources read
+    to their end, its sinks committed): rebuild jobs only."""
+    with FlinkRest(settings) as rest:
+        job = rest.job(job_id)
+    if job.get("state") in TERMINAL_STATES:
+        raise BackfillError(f"the backfill job {job_id} is {job['state']}; the Flink UI has its exceptions")
+    # the copies' sources (`carried_<dataset>`) and sinks (`carry_<dataset>`), chained or not
+    copying = [v for v in job.get("vertices", []) if _copies(str(v.get("name", "")))]
+    if not copying:
+        raise BackfillError(f"job {job_id} has no operators copying carried rows")
+    return all(v.get("status") == "FINISHED" for v in copying)
 
 
 @contextlib.contextmanager
