@@ -85,7 +85,11 @@ def insert_events() -> str:
     wanted = [c.name for c in EVENTS.columns]
     if event_names + list(extra) != wanted:
         raise ValueError(f"events dataset columns {wanted} do not match the event models + {list(extra)}")
-    return f"{HEADER}INSERT INTO events\nSELECT\n  " + ",\n  ".join(select) + "\nFROM accepted_events\n"
+    return (
+        f"{HEADER}INSERT INTO events\nSELECT\n  "
+        + ",\n  ".join(select)
+        + "${touched_row}\nFROM accepted_events\n"  # a rebuild's flag (flink_jobs/since.py); else empty
+    )
 
 
 def valid_events_view() -> str:
@@ -94,7 +98,7 @@ def valid_events_view() -> str:
     carried = [*names, "source_partition", "source_time", "event_time", "proc_time"]
     return (
         f"{HEADER}CREATE TEMPORARY VIEW valid_events AS\n"
-        f"SELECT {', '.join(carried)}\n"
+        f"SELECT {', '.join(carried)}${{cut_flag}}\n"
         "FROM parsed_events\n"
         "WHERE reason IS NULL\n"
     )
@@ -110,7 +114,7 @@ def accepted_events_view() -> str:
         "-- Keep-first on processing time is append-only and keeps event_time a time attribute. Copies\n"
         "-- further apart than the dedup state TTL (table.exec.state.ttl) are not recognised.\n"
         "CREATE TEMPORARY VIEW accepted_events AS\n"
-        f"SELECT {', '.join(carried)}\n"
+        f"SELECT {', '.join(carried)}${{after_cut}}\n"
         "FROM (\n"
         "  SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS copy_number\n"
         "  FROM flagged_events\n"

@@ -20,16 +20,10 @@ from core.dimensions import UNKNOWN
 from core.generations import Generation
 from core.metrics import Visit
 from core.settings import Settings
+from flink_jobs import since as rebuild
 from flink_jobs.codegen import sql_string
 from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
-from flink_jobs.since import (
-    Since,
-    carried_insert,
-    carried_sink_ddl,
-    carried_source_ddl,
-    datasets_by_insert,
-    owned_insert,
-)
+from flink_jobs.since import Since
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -41,6 +35,8 @@ FUNCTIONS = (
     "function_business_day",
     "function_visits",
 )
+REBUILD_FUNCTIONS = ("function_visits_flagged",)
+"""Registered only in a rebuild's job (flink_jobs/since.py), so the product's plan stays as it is."""
 VIEWS = (
     "generated/view_parsed_events",
     "generated/view_valid_events",
@@ -126,9 +122,13 @@ def quarantine_literal(records: Iterable[Quarantined]) -> str:
 
 
 def placeholders(
-    settings: Settings, quarantine: Iterable[Quarantined] = (), state_backend: str | None = None
+    settings: Settings,
+    quarantine: Iterable[Quarantined] = (),
+    state_backend: str | None = None,
+    since: Since | None = None,
 ) -> dict[str, str]:
-    """The `${name}` values of the SQL files for a job on `state_backend` (default: the settings')."""
+    """The `${name}` values of the SQL files for a job on `state_backend` (default: the settings'), a
+    rebuild's job when `since` (flink_jobs/since.py)."""
     backend = state_backend or settings.flink_state_backend
     contract_arguments = ", ".join(
         [
@@ -158,6 +158,7 @@ def placeholders(
         "visit_horizon_ms": str(
             (settings.max_lateness_s + settings.max_future_s) * 1000 + int(Visit.gap.total_seconds() * 1000)
         ),
+        **rebuild.placeholders(since),
     }
 
 
@@ -288,7 +289,7 @@ def statements(
     quarantine: Iterable[Quarantined] = (),
     state_backend: str | None = None,
 ) -> tuple[list[str], list[str]]:
-    values = placeholders(settings, quarantine, state_backend)
+    values = placeholders(settings, quarantine, state_backend, variant.since)
     bounded = {"scan.bounded.mode": "latest-offset"} if variant.bounded else {}
     source = read_sql("source_raw_events", values) + with_clause(
         kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
@@ -312,41 +313,17 @@ def statements(
     if unknown:
         raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
-    functions = [read_sql(f, values) for f in FUNCTIONS]
-    extra_ddl, extra_inserts = split_extra(variant.extra_statements)
     if variant.since is not None:
-        carried_ddl, inserts = _since(settings, where, job_name, group_id, variant, values)
-        extra_ddl = [*carried_ddl, *extra_ddl]
+        t1, zone = variant.since.t1_ms, settings.business_time_zone
+        by_insert = dict(zip(INSERTS, DATASETS, strict=True))
+        chosen = [i for i in INSERTS if i in variant.inserts]
+        inserts = [
+            rebuild.rebuilt_insert(sql, by_insert[i], t1, zone)
+            for i, sql in zip(chosen, inserts, strict=True)
+        ]
+    functions = [read_sql(f, values) for f in (*FUNCTIONS, *(REBUILD_FUNCTIONS if variant.since else ()))]
+    extra_ddl, extra_inserts = split_extra(variant.extra_statements)
     return [*functions, source, *dimensions, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
-
-
-def _since(
-    settings: Settings, where: Topics, job_name: str, group_id: str, variant: Variant, values: dict[str, str]
-) -> tuple[list[str], list[str]]:
-    """A rebuild's DDL (carried sources and sinks) and INSERTs (owned rows, carried rows)."""
-    since = variant.since
-    assert since is not None
-    zone = settings.business_time_zone
-    by_insert = datasets_by_insert(INSERTS)
-    chosen = [i for i in INSERTS if i in variant.inserts]
-    ddl, inserts = [], []
-    for name in chosen:
-        d = by_insert[name]
-        inserts.append(owned_insert(read_sql(name, values), d, since.t1_ms, zone))
-    for name in chosen:
-        d = by_insert[name]
-        source = kafka_source_options(
-            settings,
-            since.topic(d),
-            group_id,
-            format="json",
-            **{"json.ignore-parse-errors": "true", "scan.bounded.mode": "latest-offset"},
-        )
-        ddl.append(carried_source_ddl(d) + with_clause(source))
-        sink = sink_options(settings, d, where.for_dataset(d), f"{job_name}.carry")
-        ddl.append(carried_sink_ddl(d) + with_clause(sink))
-        inserts.append(carried_insert(d, since.t1_ms, zone))
-    return ddl, inserts
 
 
 def submit_pipeline(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -64,8 +65,11 @@ def kafka_sink_options(settings: Settings, topic: str, **extra: str) -> dict[str
     }
 
 
-def table_environment(settings: Settings, job_name: str, config: Mapping[str, str] | None = None) -> Any:
-    """A streaming TableEnvironment whose jobs go to the session cluster (not a local MiniCluster)."""
+def table_environment(
+    settings: Settings, job_name: str, config: Mapping[str, str] | None = None, batch: bool = False
+) -> Any:
+    """A streaming (or `batch`) TableEnvironment whose jobs go to the session cluster (not a local
+    MiniCluster)."""
     # PyFlink's client JVM must be the same JDK as the cluster; never a newer one found on PATH.
     os.environ["JAVA_HOME"] = str(find_java_home())
     from pyflink.common import Configuration
@@ -81,7 +85,9 @@ def table_environment(settings: Settings, job_name: str, config: Mapping[str, st
         **(config or {}),
     }.items():
         conf.set_string(key, value)
-    env_settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build()
+    mode = EnvironmentSettings.new_instance()
+    mode = mode.in_batch_mode() if batch else mode.in_streaming_mode()
+    env_settings = mode.with_configuration(conf).build()
     return TableEnvironment.create(env_settings)
 
 
@@ -134,10 +140,11 @@ def submit(
     inserts: Iterable[str],
     config: Mapping[str, str] | None = None,
     shared_views: bool = True,
+    batch: bool = False,
 ) -> str:
     """Run the DDL (`run_ddl`), submit all INSERTs as one statement set (one Flink job); returns the
     job id."""
-    t_env = table_environment(settings, job_name, config)
+    t_env = table_environment(settings, job_name, config, batch)
     run_ddl(t_env, ddl, shared_views)
     statement_set = t_env.create_statement_set()
     for insert in inserts:
@@ -186,6 +193,28 @@ class FlinkRest:
 
     def state(self, job_id: str) -> str:
         return str(self.job(job_id)["state"])
+
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout_s: float = 300.0) -> str:
+        """Stop the job with a savepoint in `directory` (its sinks commit their last transactions, its
+        source its offsets); returns the savepoint's path. Raises RuntimeError when Flink says it
+        failed or it does not finish within `timeout_s`."""
+        r = self._client.post(f"/jobs/{job_id}/stop", json={"targetDirectory": directory, "drain": False})
+        r.raise_for_status()
+        trigger = r.json()["request-id"]
+        deadline = time.monotonic() + timeout_s
+        delay = 0.2
+        while time.monotonic() < deadline:
+            status = self._client.get(f"/jobs/{job_id}/savepoints/{trigger}")
+            status.raise_for_status()
+            body = status.json()
+            if body.get("status", {}).get("id") == "COMPLETED":
+                operation = body.get("operation") or {}
+                if "location" in operation:
+                    return str(operation["location"])
+                raise RuntimeError(f"stopping job {job_id} with a savepoint failed: {operation}")
+            time.sleep(delay)  # polling Flink's asynchronous operation, backing off
+            delay = min(delay * 2, 2.0)
+        raise RuntimeError(f"job {job_id} did not stop with a savepoint within {timeout_s:.0f} s")
 
     def cancel(self, job_id: str) -> None:
         r = self._client.patch(f"/jobs/{job_id}", params={"mode": "cancel"})

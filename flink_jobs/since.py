@@ -1,23 +1,22 @@
-"""A rebuild from a time on (`rta backfill --from T1`): which rows the new job writes, which it carries over.
+"""A rebuild from a time on (`rta backfill --from T1`): which rows the new job writes, which it keeps.
 
 Every dataset row covers event times up to a newest one (core.datasets.Newest: a window's end, a
 session's last event, a visit's end, a business day, an event's own time), and that time only grows as
-the row is rewritten. A rebuild from T1 splits the rows by it:
+the row is rewritten. The served job is stopped with a savepoint and resumed from it at once: its
+committed raw offsets then (the cut) and its output topics' committed records correspond exactly.
 
-- **owned** (newest time at or after T1): the new job computes them. It reads the whole raw topic, so
-  its state holds every event they cover, also the ones before T1 (a session or a visit that began
-  earlier, the start of T1's business day, a sliding window's first minutes);
-- **carried** (newest time before T1): copied unchanged from the served generation's output topics by
-  the same job (a bounded source per dataset, read once from its beginning, `read_committed`), each
-  into a sink of its own on the new generation's topic.
+- **Carried** rows are the served generation's rows as Pinot serves them (per key, the version with
+  the largest comparison column), as of the cut, whose newest time is before T1: a bounded batch job
+  copies them into the new generation's topics (flink_jobs/carry.py).
+- **Rebuilt** rows come from the new job, which reads the whole raw topic (its state holds every event a
+  row covers, also those before T1). It writes a row when the row is owned (newest time at or after
+  T1) or when a raw record at or past the cut updated it: such a record, whatever its event time, was
+  not in the served job's rows as of the cut, so the carried copy lacks it. A hidden column,
+  `rta_touched`, says so (the `${touched_*}` placeholders of the SQL, empty in the product's job, so its
+  plan and checkpoints stay as they are).
 
-A carried row can no longer change once T1 is at least `RTA_MAX_LATENESS_S` in the past and the served
-job has processed the raw topic up to the rebuild's start: a later event for a time before T1 would be
-more than that behind its record timestamp, so a dead letter (docs/pipeline.md, "The rules, as served").
-stack/backfill.py checks both. The filter on the owned rows is monotone per key, since a row's newest
-time only grows: once a key passes it, every later version does. A carried key that the new job also
-writes (a session idle since before T1 that gets one more event) ends with the new job's row, whose
-version (its events) is at least the carried one's (Pinot's upsert keeps the larger).
+A key on both sides ends with the new job's row when its comparison value is at least the carried one's
+(Pinot's upsert keeps the larger; for the same SQL the new job has counted every event the old one had).
 """
 
 from __future__ import annotations
@@ -26,20 +25,43 @@ import re
 from dataclasses import dataclass
 
 from core.business_day import business_day
-from core.datasets import DATASETS, Covers, Dataset, Mode
-from flink_jobs.codegen import sink_ddl, sql_string
+from core.datasets import Covers, Dataset
+from flink_jobs.codegen import sql_string
+
+TOUCHED = "rta_touched"
 
 
 @dataclass(frozen=True)
 class Since:
-    """Rebuild the rows whose newest time is at or after `t1_ms` (epoch ms), carry the others from
-    `carried` (dataset name -> the served generation's output topic)."""
+    """Rebuild the rows whose newest time is at or after `t1_ms` (epoch ms), and every row a raw record at
+    or past `cut` (partition -> offset: the served job's committed offsets when it was stopped) updated."""
 
     t1_ms: int
-    carried: tuple[tuple[str, str], ...]
+    cut: tuple[tuple[int, int], ...]
 
-    def topic(self, dataset: Dataset) -> str:
-        return dict(self.carried)[dataset.name]
+
+def after_cut(cut: tuple[tuple[int, int], ...], partition: str, offset: str) -> str:
+    """SQL: true for a raw record at or past the cut (a partition the cut does not know is new: past it)."""
+    whens = " ".join(f"WHEN {p} THEN {offset} >= {o}" for p, o in sorted(cut))
+    return f"(CASE {partition} {whens} ELSE TRUE END)" if cut else "TRUE"
+
+
+def placeholders(since: Since | None) -> dict[str, str]:
+    """The `${...}` values that carry the flag through the views and the INSERTs; empty without `since`."""
+    if since is None:
+        names = ("cut_flag", "after_cut", "joined_after_cut", "touched_rows", "touched_row", "touched_record")
+        return {**dict.fromkeys(names, ""), "visits_touched": "", "visits_function": "VISITS"}
+    flag = after_cut(since.cut, "source_partition", "source_offset")
+    return {
+        "cut_flag": f", {flag} AS after_cut",
+        "after_cut": ", after_cut",
+        "joined_after_cut": ", e.after_cut",
+        "touched_rows": f",\n  MAX(CASE WHEN after_cut THEN 1 ELSE 0 END) AS {TOUCHED}",
+        "touched_row": f", CASE WHEN after_cut THEN 1 ELSE 0 END AS {TOUCHED}",
+        "touched_record": f", CASE WHEN {flag} THEN 1 ELSE 0 END AS {TOUCHED}",
+        "visits_touched": f", {TOUCHED}",
+        "visits_function": "VISITS_FLAGGED",
+    }
 
 
 def owned(dataset: Dataset, t1_ms: int, zone: str) -> str:
@@ -56,45 +78,20 @@ def owned(dataset: Dataset, t1_ms: int, zone: str) -> str:
 _INSERT = re.compile(r"\A\s*(?:--[^\n]*\n\s*)*INSERT\s+INTO\s+`?(\w+)`?\s+(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
-def owned_insert(insert: str, dataset: Dataset, t1_ms: int, zone: str) -> str:
-    """The dataset's INSERT, keeping only the rows it owns from `t1_ms` on.
+def rebuilt_insert(insert: str, dataset: Dataset, t1_ms: int, zone: str) -> str:
+    """The dataset's INSERT (rendered with `placeholders(since)`), keeping the rows the rebuild writes.
 
-    Raises ValueError for a statement that is not `INSERT INTO <the dataset> <query>`."""
+    Raises ValueError for a statement that is not `INSERT INTO <the dataset> <query>`, or whose query
+    has no `rta_touched` column."""
     match = _INSERT.match(insert)
     if match is None or match.group(1) != dataset.name:
         raise ValueError(f"not the INSERT of {dataset.name}: {insert[:80]!r}")
-    return (
-        f"INSERT INTO {dataset.name}\nSELECT * FROM (\n{match.group(2).rstrip()}\n)"
-        f"\nWHERE {owned(dataset, t1_ms, zone)}"
-    )
-
-
-def carried_source_ddl(dataset: Dataset) -> str:
-    """CREATE TABLE reading the served generation's rows of `dataset` as plain records (the WITH clause
-    is the caller's). An upsert topic's record values hold every column, key included; its deletions
-    (null values, which the pipeline never writes) are skipped."""
-    name = dataset.name
-    ddl = sink_ddl(dataset).replace(f"CREATE TABLE {name} (", f"CREATE TABLE carried_{name} (")
-    if dataset.mode is Mode.UPSERT:  # a plain Kafka source takes no primary key
-        ddl = re.sub(r",\n  PRIMARY KEY \([^)]*\) NOT ENFORCED", "", ddl)
-    return ddl
-
-
-def carried_sink_ddl(dataset: Dataset) -> str:
-    """CREATE TABLE for the carried rows' own sink on the new topic: a second sink table, so that its
-    Kafka transactions have ids of their own (the caller's WITH clause says which)."""
-    return sink_ddl(dataset).replace(f"CREATE TABLE {dataset.name} (", f"CREATE TABLE carry_{dataset.name} (")
-
-
-def carried_insert(dataset: Dataset, t1_ms: int, zone: str) -> str:
-    """INSERT copying the served generation's rows that the rebuild does not own."""
+    if TOUCHED not in match.group(2):
+        raise ValueError(
+            f"the INSERT of {dataset.name} has no {TOUCHED} column (a ${{touched_*}} placeholder)"
+        )
     columns = ", ".join(f"`{c.name}`" for c in dataset.columns)
     return (
-        f"INSERT INTO carry_{dataset.name}\nSELECT {columns} FROM carried_{dataset.name}"
-        f"\nWHERE NOT ({owned(dataset, t1_ms, zone)})"
+        f"INSERT INTO {dataset.name}\nSELECT {columns} FROM (\n{match.group(2).rstrip()}\n)"
+        f"\nWHERE {owned(dataset, t1_ms, zone)} OR {TOUCHED} = 1"
     )
-
-
-def datasets_by_insert(inserts: tuple[str, ...]) -> dict[str, Dataset]:
-    """INSERT file name -> its dataset (flink_jobs.pipeline.INSERTS is in the registry's order)."""
-    return dict(zip(inserts, DATASETS, strict=True))

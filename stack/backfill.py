@@ -16,11 +16,11 @@ The steps (core/generations.py says what a generation is):
 A rebuild after a change to the job's SQL is the same command: the new job runs the new plan from
 the beginning of the raw topic, without the repeats and the loss window of `rta provision --fresh`.
 
-`since` (`rta backfill --from T1`) rebuilds only the rows whose newest covered time is at or after T1
-and carries the others over unchanged (flink_jobs/since.py): the new job still reads the whole raw
-topic, for its state, and also copies the served generation's older rows into the new topics. Before
-it starts, the served job must have processed the raw topic up to now, and T1 must be at least
-`RTA_MAX_LATENESS_S` in the past: then no event can change a carried row any more.
+`since` (`rta backfill --from T1`) rebuilds the rows whose newest covered time is at or after T1 and keeps
+the served generation's older rows (flink_jobs/since.py): the served job is stopped with a savepoint and
+resumed at once (the cut), a batch job copies its older rows as of the cut (flink_jobs/carry.py), and
+the new job, which still reads the whole raw topic, writes the rows it owns and every row a record past
+the cut updated. T1 must be at least `RTA_MAX_LATENESS_S` in the past.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -46,10 +48,12 @@ from tenacity import (
 
 from core import topics
 from core.datasets import DATASETS
+from core.events import to_epoch_millis
 from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
+from flink_jobs import carry
 from flink_jobs.pipeline import Topics
-from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from flink_jobs.runner import TERMINAL_STATES, FlinkRest, submit
 from flink_jobs.since import Since
 from provisioning import pinot_tables
 from stack import provision, recovery
@@ -125,11 +129,13 @@ def backfill(
             quarantine=served_spec.quarantine,
             extra_statements=served_spec.extra_statements,
         )
+        copy_id = None
         if since is not None:
-            progress(f"waiting for {previous.job_name} to process the raw topic up to now")
-            _served_catches_up(settings, previous, timeout_s)
-            carried = tuple((d.name, served_spec.topics.for_dataset(d)) for d in DATASETS)
-            spec = replace(spec, since=Since(_ms(since), carried))
+            progress(f"stopping {previous.job_name} with a savepoint and resuming it: the cut")
+            cut, ends = _cut(settings, previous, served_spec, timeout_s)
+            spec = replace(spec, since=Since(to_epoch_millis(since), tuple(sorted(cut.items()))))
+            copy_id = _submit_copy(settings, served_spec.topics, spec.topics, ends, spec.since, generation)
+            progress(f"copying generation {previous.number}'s rows from before {since.isoformat()}")
         if committed_offsets(settings, spec.group_id):
             raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
         started = time.monotonic()
@@ -141,9 +147,9 @@ def backfill(
         progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
         try:
             job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
-            if since is not None:
-                _wait(lambda: _carried_copied(settings, job_id), timeout_s, "copying the rows before --from")
-                progress(f"copied generation {previous.number}'s rows from before {since.isoformat()}")
+            if copy_id is not None:
+                _wait(lambda: _finished(settings, copy_id), timeout_s, "copying the rows before --from")
+                progress(f"copied generation {previous.number}'s rows from before --from")
             progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
             _pinot_catches_up(settings, generation, timeout_s)
         except BaseException:
@@ -165,10 +171,6 @@ def backfill(
             f"({exc}); the next `rta backfill` removes it"
         ) from exc
     return Backfill(previous, generation, job_id, job_s, pinot_s, not keep_previous)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 HISTORY_NEEDED = timedelta(days=1)
@@ -224,49 +226,65 @@ def first_record_time(settings: Settings) -> datetime | None:
         consumer.close()
 
 
-def _served_catches_up(settings: Settings, served: Generation, timeout_s: float) -> None:
-    """Wait until the served job has committed every raw offset there is now, then for one more of its
-    checkpoints (its sinks commit with it): its output topics then hold every row from before now."""
+def _cut(
+    settings: Settings, served: Generation, spec: recovery.JobSpec, timeout_s: float
+) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
+    """Stop the served job with a savepoint and resume it from there at once (under a minute of
+    freshness). Returns the cut (its committed raw offsets, per partition) and, per dataset, the end of
+    its committed rows then (offset after the last committed record, per partition): the rows of exactly
+    the raw records before the cut, since its sinks commit with the savepoint."""
     record = recovery.read_record(settings, served.job_name)
     job_id = record["job_id"] if record else None
     with FlinkRest(settings) as rest:
         state = rest.state(job_id) if job_id else None
-    if job_id is None or state != "RUNNING":
-        raise BackfillError(
-            f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
-            "the rows it carries over must be complete; `rta status` says more"
-        )
-
-    def checkpoints() -> int:
-        with FlinkRest(settings) as rest:
-            return int(rest.checkpoints(job_id)["counts"]["completed"])
-
-    target = raw_end_offsets(settings)
-    _wait(
-        lambda: reached(committed_offsets(settings, served.job_name), target),
-        timeout_s,
-        f"{served.job_name} processing the raw topic",
-    )
-    done = checkpoints()
-    _wait(lambda: checkpoints() > done, timeout_s, f"one more checkpoint of {served.job_name}")
+        if job_id is None or state != "RUNNING":
+            raise BackfillError(
+                f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
+                "`rta status` says more"
+            )
+        directory = settings.run_dir / "flink" / "savepoints"
+        location = rest.stop_with_savepoint(job_id, directory.as_uri(), timeout_s)
+    savepoint = Path(urlparse(location).path) if location.startswith("file:") else Path(location)
+    # its newest state from now on: a resume starts there, also if this command dies before its own
+    recovery.note_savepoint(settings, served.job_name, savepoint)
+    cut = committed_offsets(settings, spec.group_id)
+    ends = {d.name: after_last_record(settings, spec.topics.for_dataset(d)) for d in DATASETS}
+    provision.ensure_pipeline(settings, served.job_name)
+    return cut, ends
 
 
-def _copies(vertex: str) -> bool:
-    return "carried_" in vertex or "carry_" in vertex
+def _submit_copy(
+    settings: Settings,
+    old: Topics,
+    new: Topics,
+    ends: dict[str, dict[int, int]],
+    since: Since | None,
+    generation: Generation,
+) -> str:
+    """Submit the batch job copying the carried rows (flink_jobs/carry.py); returns its id."""
+    assert since is not None
+    name = f"{generation.job_name}-carry"
+    now_ms = to_epoch_millis(datetime.now(UTC))
+    ddl: list[str] = []
+    inserts: list[str] = []
+    for d in DATASETS:
+        ddl.append(carry.source_ddl(d, old.for_dataset(d), ends[d.name], settings))
+        ddl.append(carry.target_ddl(d, new.for_dataset(d), name, settings))
+        oldest = now_ms - d.retention_days * 86_400_000
+        inserts.append(carry.copy_insert(d, since.t1_ms, settings.business_time_zone, oldest))
+    try:
+        return submit(settings, name, ddl, inserts, {"parallelism.default": "1"}, batch=True)
+    except Exception as exc:  # PyFlink raises Py4J/Table exceptions: keep the message
+        raise BackfillError(f"submitting the copy job {name} failed: {exc}") from exc
 
 
-def _carried_copied(settings: Settings, job_id: str) -> bool:
-    """Every operator chain of the job that copies carried rows has finished (its bounded sources read
-    to their end, its sinks committed): rebuild jobs only."""
+def _finished(settings: Settings, job_id: str) -> bool:
+    """The copy job has finished (raises BackfillError when it ended otherwise)."""
     with FlinkRest(settings) as rest:
-        job = rest.job(job_id)
-    if job.get("state") in TERMINAL_STATES:
-        raise BackfillError(f"the backfill job {job_id} is {job['state']}; the Flink UI has its exceptions")
-    # the copies' sources (`carried_<dataset>`) and sinks (`carry_<dataset>`), chained or not
-    copying = [v for v in job.get("vertices", []) if _copies(str(v.get("name", "")))]
-    if not copying:
-        raise BackfillError(f"job {job_id} has no operators copying carried rows")
-    return all(v.get("status") == "FINISHED" for v in copying)
+        state = rest.state(job_id)
+    if state in TERMINAL_STATES and state != "FINISHED":
+        raise BackfillError(f"the copy job {job_id} is {state}; the Flink UI has its exceptions")
+    return state == "FINISHED"
 
 
 @contextlib.contextmanager

@@ -102,7 +102,7 @@ class JobSpec:
             "plan_version": self.plan_version,
             "since": None
             if self.since is None
-            else {"t1_ms": self.since.t1_ms, "carried": dict(self.since.carried)},
+            else {"t1_ms": self.since.t1_ms, "cut": {str(p): o for p, o in self.since.cut}},
         }
 
     @property
@@ -134,7 +134,7 @@ class JobSpec:
             if not data.get("since")
             else Since(
                 int(data["since"]["t1_ms"]),
-                tuple((str(k), str(v)) for k, v in data["since"]["carried"].items()),
+                tuple(sorted((int(p), int(o)) for p, o in data["since"]["cut"].items())),
             ),
         )
 
@@ -163,6 +163,17 @@ def load_spec(settings: Settings, job_name: str | None = None) -> JobSpec:
     if not data.get("spec"):  # every job before specs were kept ran on the heap backend
         return replace(JobSpec.product(job_name), state_backend="hashmap", plan_version=1)
     return JobSpec.from_json(data["spec"])
+
+
+def note_savepoint(settings: Settings, job_name: str, savepoint: Path) -> None:
+    """Record that the job stopped with `savepoint`, its newest state: a resume starts there
+    (stack.provision.resume_point), not from its older checkpoints."""
+    path = record_path(settings, job_name)
+    record = json.loads(path.read_text())
+    record["savepoint"] = str(savepoint)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
 
 
 def plan_digest(settings: Settings, spec: JobSpec) -> str:

@@ -30,8 +30,8 @@ from core.generations import Generation
 from core.metrics import ActiveUsersMinute
 from core.settings import Settings
 from event_generator.behaviour import EventStream
-from event_generator.faults import FaultShares, apply_faults
-from flink_jobs.runner import FlinkRest
+from event_generator.faults import FaultShares, Outgoing, apply_faults
+from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from query.analytics import Tables
 from stack import provision, recovery
 from tests.support.api_checks import assert_api_serves
@@ -180,10 +180,17 @@ def _plant(settings: Settings, topic: str, row: ActiveUsersMinute) -> None:
         producer.close()
 
 
-def _stream(seed: int, start: datetime, count: int) -> list:  # type: ignore[type-arg]
-    """Plain generator events from `start` at 10 a second, each with its event time as record timestamp."""
+def _stream(seed: int, start: datetime, count: int, users: str) -> list[Outgoing]:
+    """Plain generator events from `start` at 10 a second, each with its event time as record timestamp,
+    by users of their own (`users` + the generator's id): one user's events are never further apart
+    than the visits' horizon (docs/pipeline.md, "Visits")."""
     events = EventStream(seed, start=start, rate=10.0, users=200, products=40)
-    return list(apply_faults(islice(events, count), FaultShares(), seed=seed))
+    out = []
+    for o in apply_faults(islice(events, count), FaultShares(), seed=seed):
+        value = orjson.loads(o.value)
+        value["user_id"] = f"{users}{value['user_id']}"
+        out.append(replace(o, value=orjson.dumps(value)))
+    return out
 
 
 def test_backfill_from_a_time_rebuilds_the_rows_after_it_and_carries_the_older_ones(
@@ -195,11 +202,11 @@ def test_backfill_from_a_time_rebuilds_the_rows_after_it_and_carries_the_older_o
     since = now - timedelta(seconds=settings.max_lateness_s + 300)
     # an hour before --from (record timestamps then: history the served job took in live), a batch
     # straddling it (sessions, visits and windows that began before it and end after), and now
-    send_all(settings, topics.EVENTS, _stream(61, since - timedelta(hours=1), 600), rate=1000)
-    send_all(settings, topics.EVENTS, _stream(62, since - timedelta(seconds=60), 1200), rate=1000)
+    send_all(settings, topics.EVENTS, _stream(61, since - timedelta(hours=1), 600, "old-"), rate=1000)
+    send_all(settings, topics.EVENTS, _stream(62, since - timedelta(seconds=60), 1200, "mid-"), rate=1000)
     send_all(settings, topics.EVENTS, traffic(now - timedelta(seconds=150), 1500, seed=41), rate=1500)
     want = expected(settled_records(settings, topics.EVENTS), settings)
-    assert_pinot_serves(settings, _tables(Generation(0)), want, visits=False)
+    assert_pinot_serves(settings, _tables(Generation(0)), want)
 
     # Rows no event computes, in the served minutes: one a day before --from (carried over: kept) and
     # one a day after it (rebuilt: gone).
@@ -208,24 +215,44 @@ def test_backfill_from_a_time_rebuilds_the_rows_after_it_and_carries_the_older_o
     _plant(settings, ACTIVE_USERS.topic, _minute_row(old, 777))
     _plant(settings, ACTIVE_USERS.topic, _minute_row(new, 888))
 
-    rebuilt = _rta(settings, "backfill", "--from", since.isoformat(), "--timeout", "300")
+    # While it rebuilds, history keeps arriving for times before --from (record timestamps then, as
+    # `rta-load` and a generator catching up send it): none of it may be lost, whichever side of the cut
+    # it lands on.
+    late = _stream(63, since - timedelta(minutes=30), 300, "late-")
+    sender = threading.Thread(target=send_all, args=(settings, topics.EVENTS, late, 5))
+    sender.start()
+    try:
+        rebuilt = _rta(settings, "backfill", "--from", since.isoformat(), "--timeout", "300")
+    finally:
+        sender.join()
     print(f"\n{rebuilt.stdout}{rebuilt.stderr}")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
-    assert "copied generation 0's rows from before" in rebuilt.stdout
+    assert "copied generation 0's rows from before --from" in rebuilt.stdout
     assert provision.serving(settings) == Generation(1)
     spec = recovery.load_spec(settings, Generation(1).job_name)
     assert spec.since is not None
     assert spec.since.t1_ms == t1
 
     # Generation 1 serves the oracle's numbers over the whole raw topic, nothing counted twice or lost
-    # on either side of --from, and the planted row from before it, carried over as it was served.
+    # on either side of --from or of the cut, and the planted row from before --from, carried over as
+    # it was served.
     after = expected(settled_records(settings, topics.EVENTS), settings)
+    assert {e.event_id for e in after.accepted} >= {orjson.loads(o.value)["event_id"] for o in late}
     carried = replace(
         after, active_users=sorted([*after.active_users, _minute_row(old, 777)], key=lambda r: r.window_start)
     )
-    assert_pinot_serves(settings, _tables(Generation(1)), carried, visits=False)
+    assert_pinot_serves(settings, _tables(Generation(1)), carried)
     with TestClient(create_app(settings)) as client:
         assert_api_serves(client, after)
+
+    # The rebuilt job restarts from its checkpoint like any other once generation 0 is gone: no source
+    # of it reads generation 0's topics.
+    record = recovery.read_record(settings, Generation(1).job_name)
+    assert record is not None
+    with FlinkRest(settings) as rest:
+        rest.cancel(record["job_id"])
+    assert provision.wait_for_state(settings, record["job_id"], TERMINAL_STATES, 120) == "CANCELED"
+    assert provision.ensure_pipeline(settings, Generation(1).job_name).action == "resumed"
 
     # A --from less than the lateness bound in the past is refused, and nothing changes.
     refused = _rta(settings, "backfill", "--from", (now - timedelta(minutes=5)).isoformat())

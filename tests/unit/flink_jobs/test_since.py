@@ -11,8 +11,9 @@ from core.business_day import business_day
 from core.datasets import DATASETS, Covers, Dataset
 from core.generations import Generation
 from core.settings import Settings
+from flink_jobs.carry import copy_insert, source_ddl
 from flink_jobs.pipeline import INSERTS, Topics, Variant, read_sql, statements
-from flink_jobs.since import Since, carried_insert, owned, owned_insert
+from flink_jobs.since import Since, after_cut, owned, placeholders, rebuilt_insert
 
 T1 = int(datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp() * 1000)
 BY_NAME = {d.name: d for d in DATASETS}
@@ -61,45 +62,61 @@ def test_every_dataset_says_where_its_newest_time_is_and_it_is_a_column_of_its_r
         assert d.newest_time.column in {c.name for c in d.columns}, d.name
 
 
-def test_the_owned_insert_wraps_the_dataset_query_and_the_carried_one_keeps_the_rest() -> None:
+def test_a_rebuild_keeps_a_row_it_owns_or_that_a_record_past_the_cut_updated() -> None:
     d = BY_NAME["visits"]
-    original = read_sql("insert_visits", {"visit_gap_ms": "1", "visit_horizon_ms": "2"})
-    wrapped = owned_insert(original, d, T1, "UTC")
-    assert wrapped.startswith("INSERT INTO visits\nSELECT * FROM (\nSELECT user_id, visit_start")
-    assert wrapped.endswith(f"\n)\nWHERE `visit_end` >= {T1}")
-    assert carried_insert(d, T1, "UTC") == (
-        "INSERT INTO carry_visits\nSELECT `user_id`, `visit_start`, `visit_end`, `events`, `page_views`, "
-        f"`superseded`, `version` FROM carried_visits\nWHERE NOT (`visit_end` >= {T1})"
+    since = Since(T1, ((0, 100), (1, 7)))
+    values = {**placeholders(since), "visit_gap_ms": "1", "visit_horizon_ms": "2"}
+    wrapped = rebuilt_insert(read_sql("insert_visits", values), d, T1, "UTC")
+    assert wrapped.startswith(
+        "INSERT INTO visits\nSELECT `user_id`, `visit_start`, `visit_end`, `events`, `page_views`, "
+        "`superseded`, `version` FROM (\nSELECT user_id, visit_start"
     )
+    assert "FROM VISITS_FLAGGED(" in wrapped
+    assert wrapped.endswith(f"\n)\nWHERE `visit_end` >= {T1} OR rta_touched = 1")
     with pytest.raises(ValueError, match="not the INSERT of events"):
-        owned_insert(original, BY_NAME["events"], T1, "UTC")
+        rebuilt_insert(read_sql("insert_visits", values), BY_NAME["events"], T1, "UTC")
+    plain = {**placeholders(None), "visit_gap_ms": "1", "visit_horizon_ms": "2"}
+    with pytest.raises(ValueError, match="no rta_touched column"):
+        rebuilt_insert(read_sql("insert_visits", plain), d, T1, "UTC")
 
 
-def test_a_rebuild_job_has_every_insert_owned_and_a_copy_of_each_served_topic() -> None:
-    served = Topics()
-    since = Since(T1, tuple((d.name, served.for_dataset(d)) for d in DATASETS))
+def test_the_cut_is_per_partition_and_a_partition_it_does_not_know_is_past_it() -> None:
+    assert (
+        after_cut(((1, 7), (0, 100)), "p", "o")
+        == "(CASE p WHEN 0 THEN o >= 100 WHEN 1 THEN o >= 7 ELSE TRUE END)"
+    )
+    assert after_cut((), "p", "o") == "TRUE"
+
+
+def test_the_products_job_is_unchanged_and_a_rebuild_flags_every_insert() -> None:
     settings = Settings()
     job = Generation(1).job_name
-    ddl, inserts = statements(settings, Topics.for_generation(Generation(1)), job, job, Variant(since=since))
-    plain_ddl, plain_inserts = statements(settings, Topics.for_generation(Generation(1)), job, job)
-    assert len(plain_inserts) == len(INSERTS) == len(DATASETS)
-    assert inserts[: len(DATASETS)] == [
-        owned_insert(i, d, T1, settings.business_time_zone)
-        for i, d in zip(plain_inserts, DATASETS, strict=True)
-    ]
-    assert inserts[len(DATASETS) :] == [carried_insert(d, T1, settings.business_time_zone) for d in DATASETS]
-    assert ddl[: len(plain_ddl)] == plain_ddl
-    added = ddl[len(plain_ddl) :]
-    assert len(added) == 2 * len(DATASETS)
-    for d, source, sink in zip(DATASETS, added[::2], added[1::2], strict=True):
-        # the served topic read once, to its end as of the start, committed with the job's group
-        assert f"CREATE TABLE carried_{d.name} (" in source
-        assert "PRIMARY KEY" not in source
-        assert f"'topic' = '{served.for_dataset(d)}'" in source
-        assert "'scan.bounded.mode' = 'latest-offset'" in source
-        assert f"'properties.group.id' = '{job}'" in source
-        assert "'properties.isolation.level' = 'read_committed'" in source
-        # into the new topic, with Kafka transactions of its own
-        assert f"CREATE TABLE carry_{d.name} (" in sink
-        assert f"'topic' = '{Generation(1).topic(d.topic)}'" in sink
-        assert f"'sink.transactional-id-prefix' = '{job}.carry.{d.name}'" in sink
+    where = Topics.for_generation(Generation(1))
+    ddl, inserts = statements(settings, where, job, job)
+    assert not any("after_cut" in s or "rta_touched" in s or "VISITS_FLAGGED" in s for s in ddl + inserts)
+    since = Since(T1, ((0, 5),))
+    ddl, rebuilt = statements(settings, where, job, job, Variant(since=since))
+    assert len(rebuilt) == len(inserts) == len(INSERTS) == len(DATASETS)
+    for d, insert in zip(DATASETS, rebuilt, strict=True):
+        assert insert.startswith(f"INSERT INTO {d.name}\n")
+        assert insert.endswith(f"{owned(d, T1, settings.business_time_zone)} OR rta_touched = 1")
+    assert any("CREATE TEMPORARY SYSTEM FUNCTION VISITS_FLAGGED" in s for s in ddl)
+    assert any(
+        "(CASE source_partition WHEN 0 THEN source_offset >= 5 ELSE TRUE END) AS after_cut" in s for s in ddl
+    )
+
+
+def test_the_copy_keeps_per_key_the_row_pinot_serves_when_the_rebuild_does_not_own_it() -> None:
+    d = BY_NAME["session_metrics"]
+    sql = copy_insert(d, T1, "UTC", oldest_ms=1000)
+    assert "ROW_NUMBER() OVER (PARTITION BY `session_id` ORDER BY `events` DESC, rta_offset DESC)" in sql
+    assert sql.endswith(
+        f"WHERE rta_rank = 1 AND NOT (`last_event_time` >= {T1}) AND `last_event_time` >= 1000"
+    )
+    events = copy_insert(BY_NAME["events"], T1, "UTC", oldest_ms=1000)
+    assert "ROW_NUMBER" not in events
+    assert events.endswith(f"WHERE NOT (`event_timestamp` >= {T1}) AND `event_timestamp` >= 1000")
+    source = source_ddl(d, "old.sessions", {0: 12, 1: 0}, Settings())
+    assert "PRIMARY KEY" not in source
+    assert "`rta_offset` BIGINT METADATA FROM 'offset' VIRTUAL" in source
+    assert "'scan.bounded.specific-offsets' = 'partition:0,offset:12;partition:1,offset:0'" in source
