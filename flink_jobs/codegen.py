@@ -85,11 +85,7 @@ def insert_events() -> str:
     wanted = [c.name for c in EVENTS.columns]
     if event_names + list(extra) != wanted:
         raise ValueError(f"events dataset columns {wanted} do not match the event models + {list(extra)}")
-    return (
-        f"{HEADER}INSERT INTO events\nSELECT\n  "
-        + ",\n  ".join(select)
-        + "${touched_row}\nFROM accepted_events\n"  # a rebuild's flag (flink_jobs/since.py); else empty
-    )
+    return f"{HEADER}INSERT INTO events\nSELECT\n  " + ",\n  ".join(select) + "\nFROM accepted_events\n"
 
 
 def valid_events_view() -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -193,28 +192,6 @@ class FlinkRest:
 
     def state(self, job_id: str) -> str:
         return str(self.job(job_id)["state"])
-
-    def stop_with_savepoint(self, job_id: str, directory: str, timeout_s: float = 300.0) -> str:
-        """Stop the job with a savepoint in `directory` (its sinks commit their last transactions, its
-        source its offsets); returns the savepoint's path. Raises RuntimeError when Flink says it
-        failed or it does not finish within `timeout_s`."""
-        r = self._client.post(f"/jobs/{job_id}/stop", json={"targetDirectory": directory, "drain": False})
-        r.raise_for_status()
-        trigger = r.json()["request-id"]
-        deadline = time.monotonic() + timeout_s
-        delay = 0.2
-        while time.monotonic() < deadline:
-            status = self._client.get(f"/jobs/{job_id}/savepoints/{trigger}")
-            status.raise_for_status()
-            body = status.json()
-            if body.get("status", {}).get("id") == "COMPLETED":
-                operation = body.get("operation") or {}
-                if "location" in operation:
-                    return str(operation["location"])
-                raise RuntimeError(f"stopping job {job_id} with a savepoint failed: {operation}")
-            time.sleep(delay)  # polling Flink's asynchronous operation, backing off
-            delay = min(delay * 2, 2.0)
-        raise RuntimeError(f"job {job_id} did not stop with a savepoint within {timeout_s:.0f} s")
 
     def cancel(self, job_id: str) -> None:
         r = self._client.patch(f"/jobs/{job_id}", params={"mode": "cancel"})

@@ -2,21 +2,23 @@
 
 Every dataset row covers event times up to a newest one (core.datasets.Newest: a window's end, a
 session's last event, a visit's end, a business day, an event's own time), and that time only grows as
-the row is rewritten. The served job is stopped with a savepoint and resumed from it at once: its
-committed raw offsets then (the cut) and its output topics' committed records correspond exactly.
+the row is rewritten.
 
-- **Carried** rows are the served generation's rows as Pinot serves them (per key, the version with
-  the largest comparison column), as of the cut, whose newest time is before T1: a bounded batch job
-  copies them into the new generation's topics (flink_jobs/carry.py).
-- **Rebuilt** rows come from the new job, which reads the whole raw topic (its state holds every event a
-  row covers, also those before T1). It writes a row when the row is owned (newest time at or after
-  T1) or when a raw record at or past the cut updated it: such a record, whatever its event time, was
-  not in the served job's rows as of the cut, so the carried copy lacks it. A hidden column,
-  `rta_touched`, says so (the `${touched_*}` placeholders of the SQL, empty in the product's job, so its
-  plan and checkpoints stay as they are).
-
-A key on both sides ends with the new job's row when its comparison value is at least the carried one's
-(Pinot's upsert keeps the larger; for the same SQL the new job has counted every event the old one had).
+- **Appended datasets** (events, enriched product events, dead letters) are rebuilt whole: their topics
+  keep what the raw topic keeps (7 days), so there is nothing older to keep, and each of their rows
+  comes from one raw record the new job reads anyway.
+- **Upserted datasets**: the cut is the served job's committed raw offsets when the rebuild starts (no
+  later than what its committed output rows cover). A bounded batch job copies, per key, the version
+  Pinot serves when its newest time is before T1 (flink_jobs/carry.py). The new job reads the whole
+  raw topic (its state holds every event a row covers, also those before T1) and writes a row when
+  the row is owned (newest time at or after T1) or when a raw record at or past the cut updated it,
+  whatever that record's event time: history arriving with old record timestamps (`rta-load`, a
+  generator catching up) is not in the copy, so the rebuilt row, computed from every event, replaces
+  the copied one (Pinot's upsert keeps the larger version: for the same SQL the new job has counted
+  every event the old one had). A cut earlier than the true one only rebuilds more rows.
+  The flag travels as a hidden column, `rta_touched` (the `${touched_rows}` placeholders of the SQL
+  and VISITS_FLAGGED, which keeps it per open visit), empty in the product's job: its plan and
+  checkpoints stay as they are.
 """
 
 from __future__ import annotations
@@ -49,16 +51,13 @@ def after_cut(cut: tuple[tuple[int, int], ...], partition: str, offset: str) -> 
 def placeholders(since: Since | None) -> dict[str, str]:
     """The `${...}` values that carry the flag through the views and the INSERTs; empty without `since`."""
     if since is None:
-        names = ("cut_flag", "after_cut", "joined_after_cut", "touched_rows", "touched_row", "touched_record")
-        return {**dict.fromkeys(names, ""), "visits_touched": "", "visits_function": "VISITS"}
+        names = ("cut_flag", "after_cut", "touched_rows", "visits_touched")
+        return {**dict.fromkeys(names, ""), "visits_function": "VISITS"}
     flag = after_cut(since.cut, "source_partition", "source_offset")
     return {
         "cut_flag": f", {flag} AS after_cut",
         "after_cut": ", after_cut",
-        "joined_after_cut": ", e.after_cut",
         "touched_rows": f",\n  MAX(CASE WHEN after_cut THEN 1 ELSE 0 END) AS {TOUCHED}",
-        "touched_row": f", CASE WHEN after_cut THEN 1 ELSE 0 END AS {TOUCHED}",
-        "touched_record": f", CASE WHEN {flag} THEN 1 ELSE 0 END AS {TOUCHED}",
         "visits_touched": f", {TOUCHED}",
         "visits_function": "VISITS_FLAGGED",
     }

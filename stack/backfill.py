@@ -31,8 +31,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -47,7 +45,7 @@ from tenacity import (
 )
 
 from core import topics
-from core.datasets import DATASETS
+from core.datasets import DATASETS, Mode
 from core.events import to_epoch_millis
 from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
@@ -129,13 +127,11 @@ def backfill(
             quarantine=served_spec.quarantine,
             extra_statements=served_spec.extra_statements,
         )
-        copy_id = None
+        ends: dict[str, dict[int, int]] = {}
         if since is not None:
-            progress(f"stopping {previous.job_name} with a savepoint and resuming it: the cut")
+            progress(f"the cut: {previous.job_name}'s committed offsets, and its rows committed up to them")
             cut, ends = _cut(settings, previous, served_spec, timeout_s)
             spec = replace(spec, since=Since(to_epoch_millis(since), tuple(sorted(cut.items()))))
-            copy_id = _submit_copy(settings, served_spec.topics, spec.topics, ends, spec.since, generation)
-            progress(f"copying generation {previous.number}'s rows from before {since.isoformat()}")
         if committed_offsets(settings, spec.group_id):
             raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
         started = time.monotonic()
@@ -146,14 +142,20 @@ def backfill(
         recovery.save_record(settings, spec, job_id, None)
         progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
         try:
+            if since is not None:
+                copy_id = _submit_copy(
+                    settings, served_spec.topics, spec.topics, ends, spec.since, generation
+                )
+                progress(f"copying generation {previous.number}'s rows from before {since.isoformat()}")
             job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
-            if copy_id is not None:
+            if since is not None:
                 _wait(lambda: _finished(settings, copy_id), timeout_s, "copying the rows before --from")
                 progress(f"copied generation {previous.number}'s rows from before --from")
             progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
             _pinot_catches_up(settings, generation, timeout_s)
         except BaseException:
             _cancel(settings, generation.job_name)  # a half-built generation is not left running
+            _cancel(settings, copy_job_name(generation))
             raise
         pinot_s = time.monotonic() - started - job_s
         write_serving(serving_path(settings.run_dir), generation)
@@ -229,27 +231,32 @@ def first_record_time(settings: Settings) -> datetime | None:
 def _cut(
     settings: Settings, served: Generation, spec: recovery.JobSpec, timeout_s: float
 ) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
-    """Stop the served job with a savepoint and resume it from there at once (under a minute of
-    freshness). Returns the cut (its committed raw offsets, per partition) and, per dataset, the end of
-    its committed rows then (offset after the last committed record, per partition): the rows of exactly
-    the raw records before the cut, since its sinks commit with the savepoint."""
+    """The cut (the served job's committed raw offsets now, per partition) and, per upserted dataset,
+    the end of its committed output rows once every row of the records before the cut is committed: the
+    sinks commit a checkpoint's transactions when it completes, as the source commits its offsets, so two
+    more completed checkpoints are enough (a failed commit is retried at the next)."""
     record = recovery.read_record(settings, served.job_name)
     job_id = record["job_id"] if record else None
     with FlinkRest(settings) as rest:
         state = rest.state(job_id) if job_id else None
-        if job_id is None or state != "RUNNING":
-            raise BackfillError(
-                f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
-                "`rta status` says more"
-            )
-        directory = settings.run_dir / "flink" / "savepoints"
-        location = rest.stop_with_savepoint(job_id, directory.as_uri(), timeout_s)
-    savepoint = Path(urlparse(location).path) if location.startswith("file:") else Path(location)
-    # its newest state from now on: a resume starts there, also if this command dies before its own
-    recovery.note_savepoint(settings, served.job_name, savepoint)
+    if job_id is None or state != "RUNNING":
+        raise BackfillError(
+            f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
+            "`rta status` says more"
+        )
+
+    def checkpoints() -> int:
+        with FlinkRest(settings) as rest:
+            return int(rest.checkpoints(job_id)["counts"]["completed"])
+
     cut = committed_offsets(settings, spec.group_id)
-    ends = {d.name: after_last_record(settings, spec.topics.for_dataset(d)) for d in DATASETS}
-    provision.ensure_pipeline(settings, served.job_name)
+    done = checkpoints()
+    _wait(lambda: checkpoints() >= done + 2, timeout_s, f"two more checkpoints of {served.job_name}")
+    ends = {
+        d.name: after_last_record(settings, spec.topics.for_dataset(d))
+        for d in DATASETS
+        if d.mode is Mode.UPSERT
+    }
     return cut, ends
 
 
@@ -261,21 +268,29 @@ def _submit_copy(
     since: Since | None,
     generation: Generation,
 ) -> str:
-    """Submit the batch job copying the carried rows (flink_jobs/carry.py); returns its id."""
+    """Submit the batch job copying the carried rows of the upserted datasets (flink_jobs/carry.py);
+    returns its id. It does not restart: a failed copy fails the rebuild, whose topics are removed."""
     assert since is not None
-    name = f"{generation.job_name}-carry"
+    name = copy_job_name(generation)
     now_ms = to_epoch_millis(datetime.now(UTC))
     ddl: list[str] = []
     inserts: list[str] = []
     for d in DATASETS:
+        if d.mode is not Mode.UPSERT:
+            continue
         ddl.append(carry.source_ddl(d, old.for_dataset(d), ends[d.name], settings))
         ddl.append(carry.target_ddl(d, new.for_dataset(d), name, settings))
         oldest = now_ms - d.retention_days * 86_400_000
         inserts.append(carry.copy_insert(d, since.t1_ms, settings.business_time_zone, oldest))
+    config = {"parallelism.default": "1", "restart-strategy.type": "none"}
     try:
-        return submit(settings, name, ddl, inserts, {"parallelism.default": "1"}, batch=True)
+        return submit(settings, name, ddl, inserts, config, batch=True)
     except Exception as exc:  # PyFlink raises Py4J/Table exceptions: keep the message
         raise BackfillError(f"submitting the copy job {name} failed: {exc}") from exc
+
+
+def copy_job_name(generation: Generation) -> str:
+    return f"{generation.job_name}-carry"
 
 
 def _finished(settings: Settings, job_id: str) -> bool:
@@ -499,6 +514,7 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
     keeps the controller retrying), output topics, consumer group and job record. The raw and
     dimension topics are inputs and stay."""
     _cancel(settings, generation.job_name)
+    _cancel(settings, copy_job_name(generation))
     pinot_tables.drop_all([generation.table(d.name) for d in DATASETS], settings)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
     try:

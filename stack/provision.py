@@ -77,15 +77,11 @@ def _job_record(settings: Settings, job_name: str) -> Path:
 
 
 def resume_point(settings: Settings, record: Path) -> Path | None:
-    """Where the last job left its state: the savepoint it stopped with (`rta backfill --from`), else its
-    newest checkpoint, else (a job that failed to restore, or was stopped before its first checkpoint)
-    the checkpoint it had itself been started from."""
+    """Where the last job left its state: its newest checkpoint, else (a job that failed to restore, or
+    was stopped before its first checkpoint) the checkpoint it had itself been started from."""
     if not record.exists():
         return None
     last = json.loads(record.read_text())
-    stopped = Path(last["savepoint"]) if last.get("savepoint") else None
-    if stopped and (stopped / "_metadata").exists():  # stopped with a savepoint: nothing came after it
-        return stopped
     own = latest_checkpoint(settings, last["job_id"])
     inherited = Path(last["restored_from"]) if last.get("restored_from") else None
     return own or (inherited if inherited and (inherited / "_metadata").exists() else None)

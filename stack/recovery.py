@@ -165,17 +165,6 @@ def load_spec(settings: Settings, job_name: str | None = None) -> JobSpec:
     return JobSpec.from_json(data["spec"])
 
 
-def note_savepoint(settings: Settings, job_name: str, savepoint: Path) -> None:
-    """Record that the job stopped with `savepoint`, its newest state: a resume starts there
-    (stack.provision.resume_point), not from its older checkpoints."""
-    path = record_path(settings, job_name)
-    record = json.loads(path.read_text())
-    record["savepoint"] = str(savepoint)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
-
-
 def plan_digest(settings: Settings, spec: JobSpec) -> str:
     """SHA-256 of what the job runs: its SQL statements and job options as `spec` and `settings` make
     them. A running job whose record holds another digest runs an older plan."""

@@ -1,3 +1,3 @@
 -- Append-only, exactly once, keyed by session_id like the events.
 INSERT INTO enriched_product_events
-SELECT *${touched_row} FROM joined_product_events
+SELECT * FROM joined_product_events

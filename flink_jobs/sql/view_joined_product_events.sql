@@ -5,7 +5,7 @@
 CREATE TEMPORARY VIEW joined_product_events AS
 SELECT
   e.event_id, e.event_type, e.event_timestamp, e.user_id, e.session_id, e.product_id, e.order_id,
-  e.quantity, e.total_amount${joined_after_cut},
+  e.quantity, e.total_amount,
   COALESCE(p.brand, '${unknown}') AS brand,
   COALESCE(c.state, '${unknown}') AS customer_state,
   COALESCE(c.country, '${unknown}') AS customer_country

@@ -21,5 +21,5 @@ SELECT
   order_id,
   total_amount,
   is_late AS is_late,
-  EPOCH_MILLIS(source_time) AS ingest_time${touched_row}
+  EPOCH_MILLIS(source_time) AS ingest_time
 FROM accepted_events
