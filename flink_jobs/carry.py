@@ -43,10 +43,17 @@ def source_ddl(dataset: Dataset, topic: str, ends: dict[int, int], settings: Set
 
 
 def target_ddl(dataset: Dataset, topic: str, job_name: str, settings: Settings) -> str:
-    """The new generation's topic of `dataset`, with Kafka transactions named for the copy."""
+    """The new generation's topic of `dataset`, written at least once: a batch job's exactly-once sink
+    is one Kafka transaction for the whole copy (which the broker aborts after its timeout), and the
+    copy never restarts (a failure fails the rebuild, whose topics are removed), so nothing is written
+    twice."""
     name = dataset.name
     ddl = sink_ddl(dataset).replace(f"CREATE TABLE {name} (", f"CREATE TABLE carry_{name} (")
-    return ddl + with_clause(sink_options(settings, dataset, topic, job_name))
+    options = sink_options(settings, dataset, topic, job_name)
+    options = {
+        k: v for k, v in options.items() if not k.startswith(("sink.transactional", "properties.transaction"))
+    }
+    return ddl + with_clause({**options, "sink.delivery-guarantee": "at-least-once"})
 
 
 def copy_insert(dataset: Dataset, t1_ms: int, zone: str, oldest_ms: int) -> str:
