@@ -64,11 +64,8 @@ def kafka_sink_options(settings: Settings, topic: str, **extra: str) -> dict[str
     }
 
 
-def table_environment(
-    settings: Settings, job_name: str, config: Mapping[str, str] | None = None, batch: bool = False
-) -> Any:
-    """A streaming (or `batch`) TableEnvironment whose jobs go to the session cluster (not a local
-    MiniCluster)."""
+def table_environment(settings: Settings, job_name: str, config: Mapping[str, str] | None = None) -> Any:
+    """A streaming TableEnvironment whose jobs go to the session cluster (not a local MiniCluster)."""
     # PyFlink's client JVM must be the same JDK as the cluster; never a newer one found on PATH.
     os.environ["JAVA_HOME"] = str(find_java_home())
     from pyflink.common import Configuration
@@ -84,9 +81,7 @@ def table_environment(
         **(config or {}),
     }.items():
         conf.set_string(key, value)
-    mode = EnvironmentSettings.new_instance()
-    mode = mode.in_batch_mode() if batch else mode.in_streaming_mode()
-    env_settings = mode.with_configuration(conf).build()
+    env_settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build()
     return TableEnvironment.create(env_settings)
 
 
@@ -139,11 +134,10 @@ def submit(
     inserts: Iterable[str],
     config: Mapping[str, str] | None = None,
     shared_views: bool = True,
-    batch: bool = False,
 ) -> str:
     """Run the DDL (`run_ddl`), submit all INSERTs as one statement set (one Flink job); returns the
     job id."""
-    t_env = table_environment(settings, job_name, config, batch)
+    t_env = table_environment(settings, job_name, config)
     run_ddl(t_env, ddl, shared_views)
     statement_set = t_env.create_statement_set()
     for insert in inserts:

@@ -8,8 +8,8 @@ the row is rewritten.
   keep what the raw topic keeps (7 days), so there is nothing older to keep, and each of their rows
   comes from one raw record the new job reads anyway.
 - **Upserted datasets**: the cut is the served job's committed raw offsets when the rebuild starts (no
-  later than what its committed output rows cover). A bounded batch job copies, per key, the version
-  Pinot serves when its newest time is before T1 (flink_jobs/carry.py). The new job reads the whole
+  later than what its committed output rows cover). The command copies, per key, the version
+  Pinot serves when its newest time is before T1 (stack/carry.py). The new job reads the whole
   raw topic (its state holds every event a row covers, also those before T1) and writes a row when
   the row is owned (newest time at or after T1) or when a raw record at or past the cut updated it,
   whatever that record's event time: history arriving with old record timestamps (`rta-load`, a
@@ -72,6 +72,17 @@ def owned(dataset: Dataset, t1_ms: int, zone: str) -> str:
     if newest.covers is Covers.BUSINESS_DAY:  # ISO dates compare as text; T1's day ends after T1
         return f"{column} >= {sql_string(business_day(t1_ms, zone))}"
     return f"{column} >= {t1_ms}"
+
+
+def owns(dataset: Dataset, row: dict[str, object], t1_ms: int, zone: str) -> bool:
+    """`owned`, in Python, for a row as its topic holds it (JSON): the carried copy decides with it
+    (stack/carry.py); tests/unit/flink_jobs/test_since.py checks the two agree."""
+    newest = dataset.newest_time
+    value = row[newest.column]
+    if newest.covers is Covers.BUSINESS_DAY:
+        return str(value) >= business_day(t1_ms, zone)
+    millis = int(str(value))
+    return millis > t1_ms if newest.covers is Covers.BEFORE else millis >= t1_ms
 
 
 _INSERT = re.compile(r"\A\s*(?:--[^\n]*\n\s*)*INSERT\s+INTO\s+`?(\w+)`?\s+(.*)\Z", re.IGNORECASE | re.DOTALL)

@@ -17,10 +17,10 @@ A rebuild after a change to the job's SQL is the same command: the new job runs 
 the beginning of the raw topic, without the repeats and the loss window of `rta provision --fresh`.
 
 `since` (`rta backfill --from T1`) rebuilds the rows whose newest covered time is at or after T1 and keeps
-the served generation's older rows (flink_jobs/since.py): the served job is stopped with a savepoint and
-resumed at once (the cut), a batch job copies its older rows as of the cut (flink_jobs/carry.py), and
-the new job, which still reads the whole raw topic, writes the rows it owns and every row a record past
-the cut updated. T1 must be at least `RTA_MAX_LATENESS_S` in the past.
+the served generation's older rows (flink_jobs/since.py): the cut is the served job's committed offsets,
+its older rows as of the cut are copied into the new topics (stack/carry.py), and the new job, which
+still reads the whole raw topic, writes the rows it owns and every row a record past the cut updated.
+T1 must be at least `RTA_MAX_LATENESS_S` in the past.
 """
 
 from __future__ import annotations
@@ -49,12 +49,11 @@ from core.datasets import DATASETS, Mode
 from core.events import to_epoch_millis
 from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
-from flink_jobs import carry
 from flink_jobs.pipeline import Topics
-from flink_jobs.runner import TERMINAL_STATES, FlinkRest, submit
+from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from flink_jobs.since import Since
 from provisioning import pinot_tables
-from stack import provision, recovery
+from stack import carry, provision, recovery
 
 
 class BackfillError(RuntimeError):
@@ -143,19 +142,14 @@ def backfill(
         progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
         try:
             if since is not None:
-                copy_id = _submit_copy(
-                    settings, served_spec.topics, spec.topics, ends, spec.since, generation
-                )
                 progress(f"copying generation {previous.number}'s rows from before {since.isoformat()}")
-            job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
-            if since is not None:
-                _wait(lambda: _finished(settings, copy_id), timeout_s, "copying the rows before --from")
+                _copy(settings, served_spec.topics, spec.topics, ends, spec.since, progress)
                 progress(f"copied generation {previous.number}'s rows from before --from")
+            job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
             progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
             _pinot_catches_up(settings, generation, timeout_s)
         except BaseException:
             _cancel(settings, generation.job_name)  # a half-built generation is not left running
-            _cancel(settings, copy_job_name(generation))
             raise
         pinot_s = time.monotonic() - started - job_s
         write_serving(serving_path(settings.run_dir), generation)
@@ -260,46 +254,25 @@ def _cut(
     return cut, ends
 
 
-def _submit_copy(
+def _copy(
     settings: Settings,
     old: Topics,
     new: Topics,
     ends: dict[str, dict[int, int]],
     since: Since | None,
-    generation: Generation,
-) -> str:
-    """Submit the batch job copying the carried rows of the upserted datasets (flink_jobs/carry.py);
-    returns its id. It does not restart: a failed copy fails the rebuild, whose topics are removed."""
+    progress: Callable[[str], None],
+) -> None:
+    """Copy the carried rows of the upserted datasets (stack/carry.py)."""
     assert since is not None
-    name = copy_job_name(generation)
     now_ms = to_epoch_millis(datetime.now(UTC))
-    ddl: list[str] = []
-    inserts: list[str] = []
     for d in DATASETS:
         if d.mode is not Mode.UPSERT:
             continue
-        ddl.append(carry.source_ddl(d, old.for_dataset(d), ends[d.name], settings))
-        ddl.append(carry.target_ddl(d, new.for_dataset(d), name, settings))
         oldest = now_ms - d.retention_days * 86_400_000
-        inserts.append(carry.copy_insert(d, since.t1_ms, settings.business_time_zone, oldest))
-    config = {"parallelism.default": "1", "restart-strategy.type": "none"}
-    try:
-        return submit(settings, name, ddl, inserts, config, batch=True)
-    except Exception as exc:  # PyFlink raises Py4J/Table exceptions: keep the message
-        raise BackfillError(f"submitting the copy job {name} failed: {exc}") from exc
-
-
-def copy_job_name(generation: Generation) -> str:
-    return f"{generation.job_name}-carry"
-
-
-def _finished(settings: Settings, job_id: str) -> bool:
-    """The copy job has finished (raises BackfillError when it ended otherwise)."""
-    with FlinkRest(settings) as rest:
-        state = rest.state(job_id)
-    if state in TERMINAL_STATES and state != "FINISHED":
-        raise BackfillError(f"the copy job {job_id} is {state}; the Flink UI has its exceptions")
-    return state == "FINISHED"
+        written = carry.copy(
+            settings, d, old.for_dataset(d), new.for_dataset(d), ends[d.name], since.t1_ms, oldest
+        )
+        progress(f"  {d.name}: {written:,} rows carried over")
 
 
 @contextlib.contextmanager
@@ -514,7 +487,6 @@ def remove_generation(settings: Settings, generation: Generation) -> None:
     keeps the controller retrying), output topics, consumer group and job record. The raw and
     dimension topics are inputs and stay."""
     _cancel(settings, generation.job_name)
-    _cancel(settings, copy_job_name(generation))
     pinot_tables.drop_all([generation.table(d.name) for d in DATASETS], settings)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="rta-backfill")
     try:

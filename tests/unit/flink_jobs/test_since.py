@@ -11,9 +11,8 @@ from core.business_day import business_day
 from core.datasets import DATASETS, Covers, Dataset, Mode
 from core.generations import Generation
 from core.settings import Settings
-from flink_jobs.carry import copy_insert, source_ddl
 from flink_jobs.pipeline import INSERTS, Topics, Variant, read_sql, statements
-from flink_jobs.since import Since, after_cut, owned, placeholders, rebuilt_insert
+from flink_jobs.since import Since, after_cut, owned, owns, placeholders, rebuilt_insert
 
 T1 = int(datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp() * 1000)
 BY_NAME = {d.name: d for d in DATASETS}
@@ -109,17 +108,15 @@ def test_the_products_job_is_unchanged_and_a_rebuild_flags_every_upserted_insert
     )
 
 
-def test_the_copy_keeps_per_key_the_row_pinot_serves_when_the_rebuild_does_not_own_it() -> None:
-    d = BY_NAME["session_metrics"]
-    sql = copy_insert(d, T1, "UTC", oldest_ms=1000)
-    assert "ROW_NUMBER() OVER (PARTITION BY `session_id` ORDER BY `events` DESC, rta_offset DESC)" in sql
-    assert sql.endswith(
-        f"WHERE rta_rank = 1 AND NOT (`last_event_time` >= {T1}) AND `last_event_time` >= 1000"
-    )
-    events = copy_insert(BY_NAME["events"], T1, "UTC", oldest_ms=1000)
-    assert "ROW_NUMBER" not in events
-    assert events.endswith(f"WHERE NOT (`event_timestamp` >= {T1}) AND `event_timestamp` >= 1000")
-    source = source_ddl(d, "old.sessions", {0: 12, 1: 0}, Settings())
-    assert "PRIMARY KEY" not in source
-    assert "`rta_offset` BIGINT METADATA FROM 'offset' VIRTUAL" in source
-    assert "'scan.bounded.specific-offsets' = 'partition:0,offset:12;partition:1,offset:0'" in source
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_the_copy_and_the_job_agree_on_which_rows_a_rebuild_owns(name: str) -> None:
+    """The same rule in two runtimes (owned: the job's SQL; owns: the copy's Python), on the same rows."""
+    d = BY_NAME[name]
+    zone = "Pacific/Auckland"
+    if d.newest_time.covers is Covers.BUSINESS_DAY:
+        values: list[object] = ["2026-11-29", "2026-11-30", "2026-12-01"]
+    else:
+        values = [T1 - 60_001, T1 - 1, T1, T1 + 1, T1 + 60_000]
+    for value in values:
+        row = {d.newest_time.column: value}
+        assert owns(d, row, T1, zone) == _row_owned(d, value, zone=zone), (name, value)
