@@ -182,13 +182,16 @@ def _plant(settings: Settings, topic: str, row: ActiveUsersMinute) -> None:
 
 def _stream(seed: int, start: datetime, count: int, users: str) -> list[Outgoing]:
     """Plain generator events from `start` at 10 a second, each with its event time as record timestamp,
-    by users of their own (`users` + the generator's id): one user's events are never further apart
-    than the visits' horizon (docs/pipeline.md, "Visits")."""
+    by users of their own (`users` + the generator's id: one user's events are never further apart
+    than the visits' horizon, docs/pipeline.md "Visits") and products of their own (another seed's
+    catalogue names the same product ids otherwise)."""
     events = EventStream(seed, start=start, rate=10.0, users=200, products=40)
     out = []
     for o in apply_faults(islice(events, count), FaultShares(), seed=seed):
         value = orjson.loads(o.value)
         value["user_id"] = f"{users}{value['user_id']}"
+        if "product_id" in value:  # each seed names its catalogue's products its own way
+            value["product_id"] = f"{users}{value['product_id']}"
         out.append(replace(o, value=orjson.dumps(value)))
     return out
 
