@@ -25,10 +25,11 @@ import httpx
 import pytest
 
 from api.main import create_app
-from core.events import AddToCart, BaseEvent, ProductView, Purchase, to_epoch_millis
+from core.events import BaseEvent, ProductView, Purchase, to_epoch_millis
 from core.metrics import SessionSummary
 from core.settings import Settings
 from query.analytics import Tables
+from tests.support.api_checks import product_totals
 from tests.support.builders import api_server
 from tests.support.e2e import assert_pinot_serves, running_pipeline, send_all, settled_records, traffic
 from tests.support.oracle import Expected, expected
@@ -109,26 +110,6 @@ def _offset(n: int, kind: str) -> int:
 
 
 # Paged routes --------------------------------------------------------------------------------------
-
-
-def product_totals(events: list[BaseEvent]) -> dict[str, dict[str, Any]]:
-    totals: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if not isinstance(e, ProductView | AddToCart | Purchase):
-            continue
-        t = totals.setdefault(
-            e.product_id,
-            {"views": 0, "add_to_carts": 0, "purchases": 0, "units": 0, "revenue": 0.0, "n": 0, "price": 0.0},
-        )
-        t["n"] += 1
-        t["price"] += e.price
-        t["views"] += isinstance(e, ProductView)
-        t["add_to_carts"] += isinstance(e, AddToCart)
-        if isinstance(e, Purchase):
-            t["purchases"] += 1
-            t["units"] += e.quantity
-            t["revenue"] += e.total_amount
-    return totals
 
 
 def _assert_totals(got: dict[str, Any], want: dict[str, Any] | None) -> None:

@@ -315,7 +315,7 @@ def _revenue(client: httpx.Client, want: Expected, span: dict[str, str]) -> None
         assert _close(point["average_order_value"], revenue / orders if orders else None)
 
 
-def _product_totals(events: Iterable[BaseEvent]) -> dict[str, dict[str, Any]]:
+def product_totals(events: Iterable[BaseEvent]) -> dict[str, dict[str, Any]]:
     totals: dict[str, dict[str, Any]] = {}
     for e in events:
         if not isinstance(e, ProductView | AddToCart | Purchase):
@@ -347,17 +347,17 @@ def _assert_ranking(body: dict[str, Any], totals: dict[str, dict[str, Any]], sor
 
 def _products(client: httpx.Client, want: Expected, span: dict[str, str]) -> None:
     body = _get(client, "/metrics/products", **span, sort="revenue", limit=5)
-    _assert_ranking(body, _product_totals(want.accepted), "revenue", 5)
+    _assert_ranking(body, product_totals(want.accepted), "revenue", 5)
     desktop = [e for e in want.accepted if e.device_type == "desktop"]
     body = _get(client, "/metrics/products", **span, sort="views", limit=3, offset=0, device_type="desktop")
     assert "events" in body["meta"]["source"]  # a session dimension: the events table
-    _assert_ranking(body, _product_totals(desktop), "views", 3)
+    _assert_ranking(body, product_totals(desktop), "views", 3)
 
     top = body["data"][0]["product_id"]
     series = _get(client, f"/metrics/products/{top}", **span)
     minutes = _by_bucket((e for e in want.accepted if getattr(e, "product_id", None) == top), MINUTE, _time)
     for point in series["data"]:
-        t = _product_totals(minutes.get(_ms(point["bucket"]), [])).get(top)
+        t = product_totals(minutes.get(_ms(point["bucket"]), [])).get(top)
         assert point["views"] == (t["views"] if t else 0)
         assert _close(point["revenue"], t["revenue"] if t else 0.0)
 
