@@ -42,6 +42,27 @@ class Mode(StrEnum):
     """A key's row is rewritten as it changes; the largest `version_column` wins (Pinot upsert)."""
 
 
+class Covers(StrEnum):
+    """How a row's `newest` column tells the newest event time the row covers."""
+
+    AT = "at"
+    """The column is that time (epoch ms)."""
+    BEFORE = "before"
+    """The column is an exclusive end (epoch ms): the row covers times before it."""
+    BUSINESS_DAY = "business_day"
+    """The column is a business day (ISO date, `business_time_zone`): the row covers times in that day."""
+
+
+@dataclass(frozen=True)
+class Newest:
+    """Where a row's newest covered time is: it only grows as the row is rewritten. A rebuild from a time
+    T1 (`rta backfill --from`) recomputes the rows whose newest time is at or after T1 and keeps the
+    others, which no event can change any more (docs/pipeline.md, "Rebuilds")."""
+
+    column: str
+    covers: Covers = Covers.AT
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -60,6 +81,12 @@ class Dataset:
     inverted_index: tuple[str, ...] = ()
     """Columns the API filters or groups on; the time column always gets a range index."""
     version_column: str | None = None
+    newest: Newest | None = None
+    """The newest event time a row covers (default: the time column's value)."""
+
+    @property
+    def newest_time(self) -> Newest:
+        return self.newest or Newest(self.time_column)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -67,6 +94,7 @@ class Dataset:
     def __post_init__(self) -> None:
         names = {c.name for c in self.columns}
         wanted = {*self.primary_key, *self.key_columns, self.time_column, *self.inverted_index}
+        wanted.add(self.newest_time.column)
         if self.version_column:
             wanted.add(self.version_column)
         if missing := wanted - names:
@@ -85,6 +113,7 @@ def metric_dataset(
     inverted_index: tuple[str, ...] = (),
     retention_days: int = 30,
     version_column: str = "events",
+    newest: Newest | None = None,
 ) -> Dataset:
     """A dataset with a model's columns, keyed by its primary key; upserted rows carry a count that only
     grows (`version_column`) as their version. The description is the model's docstring's first line."""
@@ -100,8 +129,12 @@ def metric_dataset(
         retention_days=retention_days,
         inverted_index=inverted_index,
         version_column=version_column if mode is Mode.UPSERT else None,
+        newest=newest,
     )
 
+
+WINDOW_END = Newest("window_end", Covers.BEFORE)
+"""A window's row covers the times before its end."""
 
 EVENTS = Dataset(
     name="events",
@@ -128,7 +161,7 @@ DEAD_LETTERS = metric_dataset(
     inverted_index=("reason",),
 )
 ACTIVE_USERS = metric_dataset(
-    "active_users", topics.ACTIVE_USERS, ActiveUsersMinute, "window_start", Mode.UPSERT
+    "active_users", topics.ACTIVE_USERS, ActiveUsersMinute, "window_start", Mode.UPSERT, newest=WINDOW_END
 )
 PRODUCT_METRICS = metric_dataset(
     "product_metrics",
@@ -137,6 +170,7 @@ PRODUCT_METRICS = metric_dataset(
     "window_start",
     Mode.UPSERT,
     inverted_index=("product_id", "product_category"),
+    newest=WINDOW_END,
 )
 SESSION_METRICS = metric_dataset(
     "session_metrics",
@@ -152,6 +186,7 @@ ACTIVE_USERS_SLIDING = metric_dataset(
     ActiveUsersSliding,
     "window_start",
     Mode.UPSERT,
+    newest=WINDOW_END,
 )
 REFERRER_TRAFFIC = metric_dataset(
     "referrer_traffic",
@@ -161,6 +196,7 @@ REFERRER_TRAFFIC = metric_dataset(
     Mode.UPSERT,
     inverted_index=("referrer_host",),
     version_column="page_views",
+    newest=WINDOW_END,
 )
 
 USER_DAYS = metric_dataset(
@@ -170,6 +206,7 @@ USER_DAYS = metric_dataset(
     "first_seen",
     Mode.UPSERT,
     inverted_index=("business_day",),
+    newest=Newest("business_day", Covers.BUSINESS_DAY),
 )
 
 VISITS = metric_dataset(
@@ -180,6 +217,7 @@ VISITS = metric_dataset(
     Mode.UPSERT,
     inverted_index=("user_id",),
     version_column="version",
+    newest=Newest("visit_end"),
 )
 
 ENRICHED_PRODUCT_EVENTS = Dataset(

@@ -94,7 +94,7 @@ def valid_events_view() -> str:
     carried = [*names, "source_partition", "source_time", "event_time", "proc_time"]
     return (
         f"{HEADER}CREATE TEMPORARY VIEW valid_events AS\n"
-        f"SELECT {', '.join(carried)}\n"
+        f"SELECT {', '.join(carried)}${{cut_flag}}\n"
         "FROM parsed_events\n"
         "WHERE reason IS NULL\n"
     )
@@ -110,7 +110,7 @@ def accepted_events_view() -> str:
         "-- Keep-first on processing time is append-only and keeps event_time a time attribute. Copies\n"
         "-- further apart than the dedup state TTL (table.exec.state.ttl) are not recognised.\n"
         "CREATE TEMPORARY VIEW accepted_events AS\n"
-        f"SELECT {', '.join(carried)}\n"
+        f"SELECT {', '.join(carried)}${{after_cut}}\n"
         "FROM (\n"
         "  SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS copy_number\n"
         "  FROM flagged_events\n"

@@ -20,8 +20,10 @@ from core.dimensions import UNKNOWN
 from core.generations import Generation
 from core.metrics import Visit
 from core.settings import Settings
+from flink_jobs import since as rebuild
 from flink_jobs.codegen import sql_string
 from flink_jobs.runner import java_zone_problem, kafka_source_options, submit, with_clause
+from flink_jobs.since import Since
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -33,6 +35,8 @@ FUNCTIONS = (
     "function_business_day",
     "function_visits",
 )
+REBUILD_FUNCTIONS = ("function_visits_flagged",)
+"""Registered only in a rebuild's job (flink_jobs/since.py), so the product's plan stays as it is."""
 VIEWS = (
     "generated/view_parsed_events",
     "generated/view_valid_events",
@@ -118,9 +122,13 @@ def quarantine_literal(records: Iterable[Quarantined]) -> str:
 
 
 def placeholders(
-    settings: Settings, quarantine: Iterable[Quarantined] = (), state_backend: str | None = None
+    settings: Settings,
+    quarantine: Iterable[Quarantined] = (),
+    state_backend: str | None = None,
+    since: Since | None = None,
 ) -> dict[str, str]:
-    """The `${name}` values of the SQL files for a job on `state_backend` (default: the settings')."""
+    """The `${name}` values of the SQL files for a job on `state_backend` (default: the settings'), a
+    rebuild's job when `since` (flink_jobs/since.py)."""
     backend = state_backend or settings.flink_state_backend
     contract_arguments = ", ".join(
         [
@@ -150,6 +158,7 @@ def placeholders(
         "visit_horizon_ms": str(
             (settings.max_lateness_s + settings.max_future_s) * 1000 + int(Visit.gap.total_seconds() * 1000)
         ),
+        **rebuild.placeholders(since),
     }
 
 
@@ -254,6 +263,8 @@ class Variant:
     blackhole_sinks: bool = False
     inserts: tuple[str, ...] = INSERTS
     extra_statements: tuple[str, ...] = ()
+    since: Since | None = None
+    """A rebuild from a time on (flink_jobs/since.py): the owned rows computed, the others carried."""
 
 
 _INSERT = re.compile(r"\s*INSERT\b", re.IGNORECASE)
@@ -278,7 +289,7 @@ def statements(
     quarantine: Iterable[Quarantined] = (),
     state_backend: str | None = None,
 ) -> tuple[list[str], list[str]]:
-    values = placeholders(settings, quarantine, state_backend)
+    values = placeholders(settings, quarantine, state_backend, variant.since)
     bounded = {"scan.bounded.mode": "latest-offset"} if variant.bounded else {}
     source = read_sql("source_raw_events", values) + with_clause(
         kafka_source_options(settings, where.raw_events, group_id, format="raw", **bounded)
@@ -302,7 +313,16 @@ def statements(
     if unknown:
         raise ValueError(f"unknown INSERTs {sorted(unknown)}; choose from {INSERTS}")
     inserts = [read_sql(i, values) for i in INSERTS if i in variant.inserts]
-    functions = [read_sql(f, values) for f in FUNCTIONS]
+    if variant.since is not None:
+        t1, zone = variant.since.t1_ms, settings.business_time_zone
+        by_insert = dict(zip(INSERTS, DATASETS, strict=True))
+        chosen = [i for i in INSERTS if i in variant.inserts]
+        inserts = [
+            # appended datasets are rebuilt whole (flink_jobs/since.py)
+            rebuild.rebuilt_insert(sql, by_insert[i], t1, zone) if by_insert[i].mode is Mode.UPSERT else sql
+            for i, sql in zip(chosen, inserts, strict=True)
+        ]
+    functions = [read_sql(f, values) for f in (*FUNCTIONS, *(REBUILD_FUNCTIONS if variant.since else ()))]
     extra_ddl, extra_inserts = split_extra(variant.extra_statements)
     return [*functions, source, *dimensions, *sinks, *views, *extra_ddl], [*inserts, *extra_inserts]
 

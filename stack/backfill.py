@@ -15,6 +15,12 @@ The steps (core/generations.py says what a generation is):
 
 A rebuild after a change to the job's SQL is the same command: the new job runs the new plan from
 the beginning of the raw topic, without the repeats and the loss window of `rta provision --fresh`.
+
+`since` (`rta backfill --from T1`) rebuilds the rows whose newest covered time is at or after T1 and keeps
+the served generation's older rows (flink_jobs/since.py): the cut is the served job's committed offsets,
+its older rows as of the cut are copied into the new topics (stack/carry.py), and the new job, which
+still reads the whole raw topic, writes the rows it owns and every row a record past the cut updated.
+T1 must be at least `RTA_MAX_LATENESS_S` in the past.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import contextlib
 import fcntl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -38,13 +45,15 @@ from tenacity import (
 )
 
 from core import topics
-from core.datasets import DATASETS
+from core.datasets import DATASETS, Mode
+from core.events import to_epoch_millis
 from core.generations import Generation, serving_path, write_serving
 from core.settings import Settings
 from flink_jobs.pipeline import Topics
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from flink_jobs.since import Since
 from provisioning import pinot_tables
-from stack import provision, recovery
+from stack import carry, provision, recovery
 
 
 class BackfillError(RuntimeError):
@@ -74,26 +83,34 @@ def _say(_: str) -> None:
 def backfill(
     settings: Settings,
     *,
+    since: datetime | None = None,
     keep_previous: bool = False,
     allow_history_loss: bool = False,
     timeout_s: float = 7200.0,
     progress: Callable[[str], None] = _say,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Backfill:
-    """Rebuild every dataset into the next generation and serve it (module docstring).
+    """Rebuild every dataset into the next generation and serve it (module docstring); with `since`
+    (timezone-aware), only the rows whose newest covered time is at or after it.
 
-    Raises BackfillError when another backfill runs, when the raw topic no longer holds its first
-    records (retention) and `allow_history_loss` is off, or when the new job fails or does not catch
-    up within `timeout_s` (each wait); the served generation is untouched then and the new job is
-    cancelled. Raises CleanupError when only the removal of the old generation failed.
+    Raises BackfillError when another backfill runs, when `since` is less than `RTA_MAX_LATENESS_S` in
+    the past, when the raw topic no longer holds records the rebuild needs (its first ones; with
+    `since`, those from a day and the lateness bounds before it) and `allow_history_loss` is off, or
+    when the new job fails or does not catch up within `timeout_s` (each wait); the served generation
+    is untouched then and the new job is cancelled. Raises CleanupError when only the removal of the
+    old generation failed.
     """
     with _exclusive(settings):
         previous = provision.serving(settings)
         generation = previous.next()
+        if since is not None:
+            check_since(settings, since, now())
         lost = retention_losses(settings)
-        if lost and not allow_history_loss:
+        if lost and not allow_history_loss and not _history_kept(settings, since):
             raise BackfillError(
                 f"the raw topic no longer holds its first {lost:,} records (kept 7 days): a rebuild would "
                 "not have them; `--allow-history-loss` rebuilds from what is left"
+                + ("" if since is None else ", or choose a later `--from`")
             )
         progress(f"serving generation {previous.number}; building generation {generation.number}")
         for older in range(previous.number):  # an earlier backfill whose clean-up failed
@@ -109,6 +126,11 @@ def backfill(
             quarantine=served_spec.quarantine,
             extra_statements=served_spec.extra_statements,
         )
+        ends: dict[str, dict[int, int]] = {}
+        if since is not None:
+            progress(f"the cut: {previous.job_name}'s committed offsets, and its rows committed up to them")
+            cut, ends = _cut(settings, previous, served_spec, timeout_s)
+            spec = replace(spec, since=Since(to_epoch_millis(since), tuple(sorted(cut.items()))))
         if committed_offsets(settings, spec.group_id):
             raise BackfillError(f"consumer group {spec.group_id} still has offsets; it must start empty")
         started = time.monotonic()
@@ -119,6 +141,10 @@ def backfill(
         recovery.save_record(settings, spec, job_id, None)
         progress(f"job {spec.job_name} ({job_id}) reads the raw topic from its beginning")
         try:
+            if since is not None:
+                progress(f"copying generation {previous.number}'s rows from before {since.isoformat()}")
+                _copy(settings, served_spec.topics, spec.topics, ends, spec.since, progress)
+                progress(f"copied generation {previous.number}'s rows from before --from")
             job_s = _job_catches_up(settings, spec.group_id, job_id, previous, timeout_s, progress)
             progress(f"the job has caught up in {job_s:.0f} s; waiting for Pinot")
             _pinot_catches_up(settings, generation, timeout_s)
@@ -141,6 +167,112 @@ def backfill(
             f"({exc}); the next `rta backfill` removes it"
         ) from exc
     return Backfill(previous, generation, job_id, job_s, pinot_s, not keep_previous)
+
+
+HISTORY_NEEDED = timedelta(days=1)
+"""How much raw history before `--from` a rebuild reads besides the lateness bounds: the business day
+holding T1 began up to a day earlier (sessions and visits that began earlier still are the ones the
+retention may already have cut, as in a full rebuild)."""
+
+
+def check_since(settings: Settings, since: datetime, now: datetime) -> None:
+    """Raises BackfillError unless `since` is timezone-aware and at least `max_lateness_s` before
+    `now`: a row whose newest time is before it could still get a late event."""
+    if since.tzinfo is None:
+        raise BackfillError(f"--from {since.isoformat()} has no UTC offset; say which instant it is")
+    earliest = now - timedelta(seconds=settings.max_lateness_s)
+    if since > earliest:
+        raise BackfillError(
+            f"--from must be at least RTA_MAX_LATENESS_S ({settings.max_lateness_s} s) in the past, "
+            f"i.e. at or before {earliest.isoformat(timespec='seconds')}: rows before a later time can "
+            "still change; a full `rta backfill` rebuilds everything"
+        )
+
+
+def _history_kept(settings: Settings, since: datetime | None) -> bool:
+    """With `since`: the raw topic, though retention has cut it, still starts early enough."""
+    if since is None:
+        return False
+    first = first_record_time(settings)
+    needed = since - HISTORY_NEEDED - timedelta(seconds=settings.max_lateness_s + settings.max_future_s)
+    return first is not None and first <= needed
+
+
+def first_record_time(settings: Settings) -> datetime | None:
+    """The newest of the raw partitions' first retained record timestamps (None: an empty topic)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+        starts = consumer.beginning_offsets(parts)
+        ends = consumer.end_offsets(parts)
+        firsts: list[int] = []
+        for tp in parts:
+            if ends[tp] <= starts[tp]:
+                continue
+            consumer.assign([tp])
+            consumer.seek(tp, starts[tp])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                records = consumer.poll(timeout_ms=1000, max_records=1).get(tp)
+                if records:
+                    firsts.append(records[0].timestamp)
+                    break
+        return datetime.fromtimestamp(max(firsts) / 1000, UTC) if firsts else None
+    finally:
+        consumer.close()
+
+
+def _cut(
+    settings: Settings, served: Generation, spec: recovery.JobSpec, timeout_s: float
+) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
+    """The cut (the served job's committed raw offsets now, per partition) and, per upserted dataset,
+    the end of its committed output rows once every row of the records before the cut is committed: the
+    sinks commit a checkpoint's transactions when it completes, as the source commits its offsets, so two
+    more completed checkpoints are enough (a failed commit is retried at the next)."""
+    record = recovery.read_record(settings, served.job_name)
+    job_id = record["job_id"] if record else None
+    with FlinkRest(settings) as rest:
+        state = rest.state(job_id) if job_id else None
+    if job_id is None or state != "RUNNING":
+        raise BackfillError(
+            f"--from needs the served job {served.job_name} running (it is {state or 'not started'}): "
+            "`rta status` says more"
+        )
+
+    def checkpoints() -> int:
+        with FlinkRest(settings) as rest:
+            return int(rest.checkpoints(job_id)["counts"]["completed"])
+
+    cut = committed_offsets(settings, spec.group_id)
+    done = checkpoints()
+    _wait(lambda: checkpoints() >= done + 2, timeout_s, f"two more checkpoints of {served.job_name}")
+    ends = {
+        d.name: after_last_record(settings, spec.topics.for_dataset(d))
+        for d in DATASETS
+        if d.mode is Mode.UPSERT
+    }
+    return cut, ends
+
+
+def _copy(
+    settings: Settings,
+    old: Topics,
+    new: Topics,
+    ends: dict[str, dict[int, int]],
+    since: Since | None,
+    progress: Callable[[str], None],
+) -> None:
+    """Copy the carried rows of the upserted datasets (stack/carry.py)."""
+    assert since is not None
+    now_ms = to_epoch_millis(datetime.now(UTC))
+    for d in DATASETS:
+        if d.mode is not Mode.UPSERT:
+            continue
+        oldest = now_ms - d.retention_days * 86_400_000
+        written = carry.copy(
+            settings, d, old.for_dataset(d), new.for_dataset(d), ends[d.name], since.t1_ms, oldest
+        )
+        progress(f"  {d.name}: {written:,} rows carried over")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from types import FrameType
 from typing import Annotated
 
@@ -170,8 +171,29 @@ def _stoppable() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _instant(value: str | None) -> datetime | None:
+    """An ISO 8601 instant with its UTC offset (`2026-11-30T08:00:00+00:00`, or a trailing Z)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date and time") from exc
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset; add one, e.g. +00:00 or Z")
+    return moment
+
+
 @app.command()
 def backfill(
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Rebuild only the rows whose newest event time is at or after this instant (ISO 8601 "
+            "with offset, at least RTA_MAX_LATENESS_S ago) and keep the older rows as served.",
+        ),
+    ] = None,
     keep_previous: Annotated[
         bool, typer.Option(help="Keep the old generation's tables and topics (its job stops either way).")
     ] = False,
@@ -185,11 +207,13 @@ def backfill(
 ) -> None:
     """Recompute every metric from the raw topic into a new generation beside the served one, then
     switch the API to it at once (after a change to the job's SQL, or to rebuild: docs/pipeline.md)."""
+    since = _instant(from_)
     started = time.monotonic()
     try:
         with _stoppable():
             done = backfill_module.backfill(
                 get_settings(),
+                since=since,
                 keep_previous=keep_previous,
                 allow_history_loss=allow_history_loss,
                 timeout_s=timeout,

@@ -37,6 +37,7 @@ from flink_jobs.pipeline import (
     submit_pipeline,
 )
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
+from flink_jobs.since import Since
 from stack import provision
 
 RECORD_FAILED = re.compile(r"the job failed on the record at partition (\d+) offset (\d+)")
@@ -64,6 +65,9 @@ class JobSpec:
     resume). A record from before the backend was kept is read as hashmap (see from_json)."""
     plan_version: int = PLAN_VERSION
     """The job graph its checkpoints fit (flink_jobs.pipeline.PLAN_VERSION); 1 for older records."""
+    since: Since | None = None
+    """A rebuild from a time on (`rta backfill --from`): kept for good, since its graph is the one
+    its checkpoints fit."""
 
     def __post_init__(self) -> None:
         if not self.group_id:
@@ -96,7 +100,15 @@ class JobSpec:
             "extra_statements": list(self.extra_statements),
             "state_backend": self.state_backend,
             "plan_version": self.plan_version,
+            "since": None
+            if self.since is None
+            else {"t1_ms": self.since.t1_ms, "cut": {str(p): o for p, o in self.since.cut}},
         }
+
+    @property
+    def variant(self) -> Variant:
+        """How its statements differ from the product's job."""
+        return Variant(extra_statements=self.extra_statements, since=self.since)
 
     def resolved(self, settings: Settings) -> JobSpec:
         """This spec with its state backend named: the settings' unless it already has one."""
@@ -118,6 +130,12 @@ class JobSpec:
             # every job before the backend was recorded ran on the heap backend
             state_backend=data.get("state_backend", "hashmap"),
             plan_version=int(data.get("plan_version", 1)),
+            since=None
+            if not data.get("since")
+            else Since(
+                int(data["since"]["t1_ms"]),
+                tuple(sorted((int(p), int(o)) for p, o in data["since"]["cut"].items())),
+            ),
         )
 
 
@@ -155,7 +173,7 @@ def plan_digest(settings: Settings, spec: JobSpec) -> str:
         spec.topics,
         spec.job_name,
         spec.group_id,
-        Variant(extra_statements=spec.extra_statements),
+        spec.variant,
         spec.quarantine,
         spec.state_backend,
     )
@@ -192,7 +210,7 @@ def submit_spec(settings: Settings, spec: JobSpec, extra_config: Mapping[str, st
         job_name=spec.job_name,
         group_id=spec.group_id,
         extra_config=extra_config,
-        variant=Variant(extra_statements=spec.extra_statements),
+        variant=spec.variant,
         quarantine=spec.quarantine,
         state_backend=spec.state_backend,
         plan_version=spec.plan_version,

@@ -6,6 +6,6 @@ SELECT /*+ STATE_TTL('minute_events' = '${metrics_ttl}') */
   window_start_ms + 60000 AS `window_end`,
   DISTINCT_COUNT(user_id) AS `active_users`,
   DISTINCT_COUNT(session_id) AS `sessions`,
-  COUNT(*) AS `events`
+  COUNT(*) AS `events`${touched_rows}
 FROM minute_events
 GROUP BY window_start_ms

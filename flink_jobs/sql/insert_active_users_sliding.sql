@@ -7,6 +7,6 @@ SELECT /*+ STATE_TTL('sliding_events' = '${metrics_ttl}') */
   window_start_ms + 300000 AS `window_end`,
   DISTINCT_COUNT(user_id) AS `active_users`,
   DISTINCT_COUNT(session_id) AS `sessions`,
-  COUNT(*) AS `events`
+  COUNT(*) AS `events`${touched_rows}
 FROM sliding_events
 GROUP BY window_start_ms

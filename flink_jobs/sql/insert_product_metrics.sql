@@ -11,7 +11,7 @@ SELECT /*+ STATE_TTL('minute_events' = '${metrics_ttl}') */
   COUNT(*) FILTER (WHERE event_type = 'purchase') AS `purchases`,
   COALESCE(SUM(CAST(quantity AS BIGINT)) FILTER (WHERE event_type = 'purchase'), 0) AS `units`,
   COALESCE(SUM(total_amount) FILTER (WHERE event_type = 'purchase'), 0) AS `revenue`,
-  AVG(price) AS `avg_price`
+  AVG(price) AS `avg_price`${touched_rows}
 FROM minute_events
 WHERE product_id IS NOT NULL
 GROUP BY window_start_ms, product_id

@@ -6,6 +6,6 @@ SELECT /*+ STATE_TTL('referred_page_views' = '${metrics_ttl}') */
   window_start_ms + 300000 AS `window_end`,
   referrer_host AS `referrer_host`,
   COUNT(*) AS `page_views`,
-  DISTINCT_COUNT(session_id) AS `sessions`
+  DISTINCT_COUNT(session_id) AS `sessions`${touched_rows}
 FROM referred_page_views
 GROUP BY window_start_ms, referrer_host

@@ -22,6 +22,6 @@ SELECT /*+ STATE_TTL('accepted_events' = '${session_ttl}') */
   COALESCE(SUM(CAST(quantity AS BIGINT)) FILTER (WHERE event_type = 'purchase'), 0) AS `units`,
   COALESCE(SUM(total_amount), 0) AS `revenue`,
   MIN(event_timestamp) AS `first_event_time`,
-  MAX(event_timestamp) AS `last_event_time`
+  MAX(event_timestamp) AS `last_event_time`${touched_rows}
 FROM accepted_events
 GROUP BY session_id

@@ -7,6 +7,6 @@ SELECT /*+ STATE_TTL('accepted_events' = '${business_day_ttl}') */
   BUSINESS_DAY(event_timestamp, ${business_time_zone}) AS `business_day`,
   user_id,
   MIN(event_timestamp) AS `first_seen`,
-  COUNT(*) AS `events`
+  COUNT(*) AS `events`${touched_rows}
 FROM accepted_events
 GROUP BY BUSINESS_DAY(event_timestamp, ${business_time_zone}), user_id

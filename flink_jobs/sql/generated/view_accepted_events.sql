@@ -3,7 +3,7 @@
 -- Keep-first on processing time is append-only and keeps event_time a time attribute. Copies
 -- further apart than the dedup state TTL (table.exec.state.ttl) are not recognised.
 CREATE TEMPORARY VIEW accepted_events AS
-SELECT event_id, event_type, event_timestamp, user_id, session_id, device_type, os, browser, location, page_url, referrer_url, time_spent, product_id, product_name, product_category, price, quantity, order_id, total_amount, is_late, source_time, event_time, proc_time
+SELECT event_id, event_type, event_timestamp, user_id, session_id, device_type, os, browser, location, page_url, referrer_url, time_spent, product_id, product_name, product_category, price, quantity, order_id, total_amount, is_late, source_time, event_time, proc_time${after_cut}
 FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS copy_number
   FROM flagged_events

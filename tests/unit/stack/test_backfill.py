@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 from kafka.errors import CoordinatorNotAvailableError
 
-from stack.backfill import BackfillError, _delete_group, reached
+from core.settings import Settings
+from stack.backfill import BackfillError, _delete_group, check_since, reached
 
 
 def test_a_job_has_reached_a_target_on_every_partition_or_not_at_all() -> None:
@@ -44,3 +46,14 @@ def test_a_group_deletion_retries_while_the_coordinator_is_not_ready_and_fails_o
     assert _delete(_Admin(CoordinatorNotAvailableError()))  # no offsets topic yet: no group either
     with pytest.raises(BackfillError, match="NonEmptyGroupError"):
         _delete(_Admin("NonEmptyGroupError"))
+
+
+def test_a_rebuild_from_a_time_starts_at_least_the_lateness_bound_in_the_past() -> None:
+    settings = Settings(max_lateness_s=3600)
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    check_since(settings, now - timedelta(hours=1), now)  # a row before it can no longer change
+    check_since(settings, now - timedelta(days=3), now)
+    with pytest.raises(BackfillError, match=r"at least RTA_MAX_LATENESS_S \(3600 s\) in the past"):
+        check_since(settings, now - timedelta(minutes=59, seconds=59), now)
+    with pytest.raises(BackfillError, match="no UTC offset"):
+        check_since(settings, datetime(2026, 11, 30, 8, 0), now)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from stack import backfill as backfill_module
@@ -32,3 +34,12 @@ def test_sigterm_stops_a_backfill_the_way_ctrl_c_does(monkeypatch: pytest.Monkey
     assert result.exit_code == 130
     assert "interrupted before the switch" in result.output
     assert signal.getsignal(signal.SIGTERM) == before  # the command leaves the handlers as they were
+
+
+def test_backfill_from_takes_an_instant_with_its_offset() -> None:
+    assert cli._instant("2026-11-30T08:00:00Z") == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert cli._instant("2026-11-30T09:00:00+01:00") == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert cli._instant(None) is None
+    for bad in ("2026-11-30T08:00:00", "yesterday"):
+        with pytest.raises(typer.BadParameter):
+            cli._instant(bad)

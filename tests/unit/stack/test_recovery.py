@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from core.settings import Settings
 from flink_jobs.pipeline import PLAN_VERSION, Quarantined, Topics, Variant, split_extra, statements
+from flink_jobs.since import Since
 from stack import cli, recovery
 from stack.provision import resume_point
 from stack.recovery import JobSpec, NoCheckpointError, SkipError
@@ -69,6 +70,15 @@ def _spec() -> JobSpec:
 def test_a_spec_survives_a_json_round_trip() -> None:
     spec = _spec()
     assert JobSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+
+
+def test_a_rebuild_from_a_time_keeps_its_range_in_the_record() -> None:
+    since = Since(1_795_000_000_000, ((0, 17), (1, 4)))
+    spec = replace(_spec(), since=since)
+    assert JobSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    assert spec.variant == Variant(extra_statements=spec.extra_statements, since=since)
+    # its plan is another: a restart must submit the same one again
+    assert recovery.plan_digest(Settings(), spec) != recovery.plan_digest(Settings(), _spec())
 
 
 def test_the_product_spec_is_the_default_topics_its_name_as_group_and_nothing_set_aside() -> None:
