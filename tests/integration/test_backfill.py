@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -33,11 +33,12 @@ from event_generator.behaviour import EventStream
 from event_generator.faults import FaultShares, Outgoing, apply_faults
 from flink_jobs.runner import TERMINAL_STATES, FlinkRest
 from query.analytics import Tables
-from stack import provision, recovery
+from stack import backfill, provision, recovery
 from tests.support.api_checks import assert_api_serves
 from tests.support.builders import reset_product_pipeline
 from tests.support.e2e import assert_pinot_serves, send_all, settled_records, traffic
 from tests.support.oracle import expected
+from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.integration
 RTA = str(Path(sys.executable).with_name("rta"))
@@ -142,18 +143,37 @@ def test_backfill_rebuilds_every_dataset_and_the_api_switches_at_once(
 
 def _rta(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """An `rta` command as a user runs it, in a process of its own, against the test stack."""
-    return subprocess.run(
+    return subprocess.run([RTA, *args], env=_env(settings), capture_output=True, text=True, timeout=540)
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RTA_PORT_OFFSET": str(settings.port_offset),
+        "RTA_RUN_DIR": str(settings.run_dir),
+        "COLUMNS": "200",
+    }
+
+
+def _rta_during(
+    settings: Settings, args: list[str], after: str, meanwhile: Callable[[], object]
+) -> subprocess.CompletedProcess[str]:
+    """`rta *args` as a user runs it, with `meanwhile` called once a line of its output holds `after`;
+    the command goes on meanwhile. Its output and errors come back together, as `stdout`."""
+    with subprocess.Popen(
         [RTA, *args],
-        env={
-            **os.environ,
-            "RTA_PORT_OFFSET": str(settings.port_offset),
-            "RTA_RUN_DIR": str(settings.run_dir),
-            "COLUMNS": "200",
-        },
-        capture_output=True,
+        env={**_env(settings), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=540,
-    )
+    ) as proc:
+        lines = []
+        for line in proc.stdout or ():
+            lines.append(line)
+            if after in line:
+                meanwhile()
+        proc.wait(timeout=540)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
 
 
 def _minute_row(window_start_ms: int, events: int) -> ActiveUsersMinute:
@@ -227,16 +247,27 @@ def test_backfill_from_a_time_rebuilds_the_rows_after_it_and_carries_the_older_o
     _plant(settings, ACTIVE_USERS.topic, _minute_row(old, 777))
     _plant(settings, ACTIVE_USERS.topic, _minute_row(new, 888))
 
-    # While it rebuilds, history keeps arriving for times before --from (record timestamps then, as
-    # `rta-load` and a generator catching up send it): none of it may be lost, whichever side of the cut
-    # it lands on.
+    # History keeps arriving for times before --from (record timestamps then, as `rta-load` and a
+    # generator catching up send it): none of it may be lost, whichever side of the cut it lands on.
+    # Its first half is taken in by generation 0 before the command starts, so it is before the cut
+    # (the cut is generation 0's committed offsets, which only grow); the second half is sent once the
+    # command says it takes the cut, so it is after it, while the new generation is built.
     late = _stream(63, since - timedelta(minutes=30), 300, "late-")
-    sender = threading.Thread(target=send_all, args=(settings, topics.EVENTS, late, 5))
-    sender.start()
-    try:
-        rebuilt = _rta(settings, "backfill", "--from", since.isoformat(), "--timeout", "300")
-    finally:
-        sender.join()
+    send_all(settings, topics.EVENTS, late[:150], rate=50)
+    ends = backfill.raw_end_offsets(settings)
+    served_group = recovery.load_spec(settings, Generation(0).job_name).group_id
+    poll_until(
+        lambda: backfill.committed_offsets(settings, served_group),
+        lambda committed: backfill.reached(committed, ends),
+        timeout_s=120,
+        what="generation 0 committing the first half of the late history",
+    )
+    rebuilt = _rta_during(
+        settings,
+        ["backfill", "--from", since.isoformat(), "--timeout", "300"],
+        after="the cut:",
+        meanwhile=lambda: send_all(settings, topics.EVENTS, late[150:], rate=20),
+    )
     print(f"\n{rebuilt.stdout}{rebuilt.stderr}")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "copied generation 0's rows from before --from" in rebuilt.stdout
