@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Context
+from api.response_cache import COMPUTED, Handler, microcached
 from query.pinot import CacheMiss, CacheOnly, Pinot
 
 
@@ -53,6 +54,9 @@ def cache_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             else:
                 for _, only in swapped.values():
                     only.pinot.count_cache_hits(only.answered)
+                computed = COMPUTED.get()
+                if computed is not None:  # the response cache may keep this answer while its inputs hold
+                    computed.fresh_for = min(only.fresh_for() for _, only in swapped.values())
                 return result
         return await run_in_threadpool(endpoint, *args, **kwargs)
 
@@ -60,9 +64,11 @@ def cache_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class CacheFirstRoute(APIRoute):
-    """`APIRouter(route_class=CacheFirstRoute)`: every plain-`def` route of the router is `cache_first`.
-    Routers whose routes read large answers or return large bodies (retention, dead letters) keep the
-    plain route class: their work per row would hold up the event loop."""
+    """`APIRouter(route_class=CacheFirstRoute)`: every plain-`def` route of the router is `cache_first`,
+    and its answers computed wholly from the query cache are kept by the response cache
+    (api/response_cache.py). Routers whose routes read large answers or return large bodies
+    (retention, dead letters) keep the plain route class: their work per row would hold up the event
+    loop."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         plain = not (
@@ -73,3 +79,6 @@ class CacheFirstRoute(APIRoute):
         if plain:
             endpoint = cache_first(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Handler:
+        return microcached(super().get_route_handler())

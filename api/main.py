@@ -13,6 +13,7 @@ from api import errors
 from api.alerting import AlertEvaluator
 from api.auth import Keys, Scope, scoped
 from api.observability import ApiMetrics, PipelineCollector, RequestMetrics
+from api.response_cache import ResponseCache
 from api.routers import (
     access,
     active_users,
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, tables: Tables | None = None) -
         cache = QueryCache(ttl, on_lookup=metrics.cache_lookup) if ttl > 0 else None
         # one connection pool for all requests
         app.state.pinot = Pinot(settings, cache=cache, observe=metrics.pinot_query)
+        if cache is not None and settings.api_response_cache:
+            app.state.responses = ResponseCache(on_lookup=metrics.response_cache_lookup)
         app.state.live = live.make_feeds(app.state.pinot, served_tables, settings)
         metrics.watch_live(app.state.live)
         metrics.registry.register(PipelineCollector(settings, app.state.pinot, app.state.tables))

@@ -69,6 +69,12 @@ class ApiMetrics:
             registry=r,
         )
         self.cache = Counter("rta_api_cache_lookups", "Query cache lookups", ["result"], registry=r)
+        self.response_cache = Counter(
+            "rta_api_response_cache_lookups",
+            "Response cache lookups (a miss computes the response; api/response_cache.py)",
+            ["result"],
+            registry=r,
+        )
         self.live_feeds = Gauge("rta_api_live_feeds", "Live feeds running (one per filter set)", registry=r)
         self.live_clients = Gauge("rta_api_live_clients", "Clients connected to /metrics/stream", registry=r)
 
@@ -83,6 +89,9 @@ class ApiMetrics:
 
     def cache_lookup(self, hit: bool) -> None:
         self.cache.labels("hit" if hit else "miss").inc()
+
+    def response_cache_lookup(self, hit: bool) -> None:
+        self.response_cache.labels("hit" if hit else "miss").inc()
 
 
 class _LiveSnapshots(Collector):

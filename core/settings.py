@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_port: Port = 8000
     api_cache_ttl_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     """How long the API reuses a Pinot answer to the same query (0 = never): bounds staleness."""
+    api_response_cache: bool = True
+    """Reuse a whole metric response for the same URL within the same second while the cached Pinot
+    answers it was computed from hold (api/response_cache.py); needs api_cache_ttl_s > 0."""
     api_bind_host: str = "127.0.0.1"
     """The address the API listens on (`make demo`, `rta up`); not loopback turns access control on."""
     api_auth: Literal["auto", "on", "off"] = "auto"

@@ -56,10 +56,20 @@ class QueryCache:
         """Stop refreshing (refreshes already running finish on their own)."""
         self._refresher.shutdown(wait=False, cancel_futures=True)
 
+    def now(self) -> float:
+        """The cache's clock (seconds, monotonic): the scale of `lookup`'s `fresh_until`."""
+        return self._timer()
+
     def get(self, sql: str, run: Callable[[], Rows] | None = None) -> Rows | None:
         """The cached answer to `sql` (a copy), or None, without asking anyone and without counting the
         lookup (see `count_hits`). With `run`, an answer due for its refresh is refreshed in the
         background."""
+        found = self.lookup(sql, run)
+        return None if found is None else found[0]
+
+    def lookup(self, sql: str, run: Callable[[], Rows] | None = None) -> tuple[Rows, float] | None:
+        """`get`, with the moment (by `now()`) the answer becomes due for its refresh: until then it is
+        what any reader of `sql` gets, so a result computed from it may be reused that long."""
         with self._lock:
             entry = self._answers.get(sql)
             if entry is None:
@@ -77,7 +87,7 @@ class QueryCache:
                     self._refresher.submit(self._refresh, sql, run, stored)
                 except RuntimeError:  # closed: the answer simply expires
                     self._refreshing.discard(sql)
-        return [dict(r) for r in rows]  # callers may edit their copy
+        return [dict(r) for r in rows], stored + self._refresh_age  # callers may edit their copy
 
     def _refresh(self, sql: str, run: Callable[[], Rows], replacing: float) -> None:
         try:

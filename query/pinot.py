@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -118,14 +119,21 @@ class Pinot:
     def caching(self) -> bool:
         return self._cache is not None
 
-    def cached(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]] | None:
-        """The cached answer to the query, or None (no cache, or not in it); never waits for Pinot (an
-        answer due for its refresh is refreshed in the background). Not counted as a lookup: the
-        caller counts the hits it used with `count_cache_hits`."""
+    def cached(
+        self, sql: str, params: Mapping[str, Value] | None = None
+    ) -> tuple[list[dict[str, Any]], float] | None:
+        """The cached answer to the query and the moment (`cache_now()`'s clock) it becomes due for its
+        refresh, or None (no cache, or not in it); never waits for Pinot (an answer due for its refresh
+        is refreshed in the background). Not counted as a lookup: the caller counts the hits it used
+        with `count_cache_hits`."""
         if self._cache is None:
             return None
         bound = bind(sql, params or {})
-        return self._cache.get(bound, lambda: self._query(bound))
+        return self._cache.lookup(bound, lambda: self._query(bound))
+
+    def cache_now(self) -> float:
+        """The query cache's clock (seconds, monotonic); 0 without a cache."""
+        return self._cache.now() if self._cache is not None else 0.0
 
     def count_cache_hits(self, hits: int) -> None:
         if self._cache is not None:
@@ -170,13 +178,20 @@ class CacheOnly:
         self.pinot = pinot
         self.max_rows = max_rows
         self.answered = 0
+        self.fresh_until = math.inf
+        """The earliest moment one of the answers given becomes due for its refresh (query cache clock)."""
 
     def rows(self, sql: str, params: Mapping[str, Value] | None = None) -> list[dict[str, Any]]:
         found = self.pinot.cached(sql, params)
-        if found is None or len(found) > self.max_rows:
+        if found is None or len(found[0]) > self.max_rows:
             raise CacheMiss(sql)
         self.answered += 1
-        return found
+        self.fresh_until = min(self.fresh_until, found[1])
+        return found[0]
+
+    def fresh_for(self) -> float:
+        """Seconds from now until the first answer given becomes due for its refresh (inf: none given)."""
+        return self.fresh_until - self.pinot.cache_now()
 
 
 def active_users(
