@@ -7,6 +7,8 @@ Dependencies that do no blocking I/O are `async def`, here and in api/params.py:
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -29,8 +31,23 @@ async def get_pinot(request: Request) -> Pinot:
     return pinot
 
 
+@dataclass(frozen=True)
+class Pinned:
+    """What a request is answered as of, chosen once before its route runs (api/response_cache.py keys
+    whole responses on it): the wall-clock second and the served tables."""
+
+    second: int
+    tables: Tables
+
+
+PINNED: ContextVar[Pinned | None] = ContextVar("rta_request_pinned", default=None)
+
+
 async def get_tables(request: Request) -> Tables:
     """The tables this request answers from: read once, so a rebuild's switch never splits an answer."""
+    pinned = PINNED.get()
+    if pinned is not None:
+        return pinned.tables
     served: ServedTables = request.app.state.tables
     return served.current()
 
@@ -44,8 +61,16 @@ class Context:
     settings: Settings
 
 
+def at_second(second: int) -> datetime:
+    """The instant a request made during `second` (epoch s) is answered as of: its last millisecond, so
+    that every request of one second gets one answer and the bucket that opened in it is included."""
+    return datetime.fromtimestamp(second + 0.999, UTC)
+
+
 async def get_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, read to the second (`at_second`): a range's open bucket is included from the second it opens."""
+    pinned = PINNED.get()
+    return at_second(pinned.second if pinned is not None else int(time.time()))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -7,17 +7,16 @@ than half of it in FastAPI's dependency resolution and validation (`python -m be
 docs/benchmarks.md), which capped a worker at about 1,000 cached answers/s (issue 16 asks 2,000).
 
 Why the answer is the same as recomputing it:
-- The key is the path, the raw query string, the wall-clock second and the served tables. A route's
-  answer depends on its parameters, on the tables it reads, on `now` only through bucket alignment
-  (relative instants are whole seconds and every bucket edge is a whole second), and on the query
-  answers; for one key the first three are fixed. A route that reads `now` more finely (the
-  summary's open-period comparison) puts it in its SQL, which is then new at each request, never in
-  the query cache, so its answer is never stored here.
+- The key is the path, the raw query string, the wall-clock second and the served tables, read once
+  per request and pinned for its route (`api.deps.PINNED`): the route's `now` is that second's last
+  millisecond (`api.deps.get_now`) and its tables are those. A route's answer is a function of its
+  parameters, its `now`, its tables and its query answers, so for one key only the answers can vary.
 - A response is stored only when every query of its route was answered from the query cache, on the
   event loop (`api.cache_first`), and it is kept only until the first of those answers becomes due
-  for its refresh (`query.cache.QueryCache.lookup`): until then, recomputing would read exactly the
-  same answers. So the microcache adds no staleness to the query cache's `api_cache_ttl_s`, and a
-  late event shows as soon as it would without it.
+  for its refresh (`query.cache.QueryCache.lookup`): until then, recomputing reads the same answers
+  (unless the query cache, full, evicted one: then the kept bytes are older than a recomputation's,
+  still within the same bound). So the microcache adds no staleness to the query cache's
+  `api_cache_ttl_s`, and a late event shows as soon as it would without it.
 - Only 200s are stored, and only for requests that need no API key: with access control on for a
   request, its check (scope, rate limit) and route run every time.
 """
@@ -33,6 +32,7 @@ from typing import Any
 from cachetools import TLRUCache
 from fastapi import Request, Response
 
+from api.deps import PINNED, Pinned
 from query.analytics import Tables
 from query.serving import served
 
@@ -52,6 +52,9 @@ class Computed:
 COMPUTED: ContextVar[Computed | None] = ContextVar("rta_response_cache_computed", default=None)
 
 
+_OVERHEAD = 512  # bytes a kept response costs besides its body (key, headers, objects), roughly
+
+
 @dataclass(frozen=True)
 class _Stored:
     status: int
@@ -62,12 +65,14 @@ class _Stored:
 
 class ResponseCache:
     """Whole responses by (path, query string, wall-clock second, tables), each kept for as long as its
-    inputs hold; `clock` times that (monotonic s), `wall` is the clock the routes read `now` from (epoch
-    s). `on_lookup(hit)` is told the outcome of each lookup (the API counts them)."""
+    inputs hold, at most `max_bytes` of bodies in all (least recently used out first) and none over
+    `max_body`; `clock` times the holding (monotonic s), `wall` gives the second (epoch s).
+    `on_lookup(hit)` is told the outcome of each lookup (the API counts them)."""
 
     def __init__(
         self,
-        maxsize: int = 1024,
+        max_bytes: int = 32 << 20,
+        max_body: int = 1 << 20,
         on_lookup: Callable[[bool], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -75,8 +80,13 @@ class ResponseCache:
         self._clock = clock
         self.wall = wall
         self._on_lookup = on_lookup
+        self._max_body = max_body
+        # bounded by bytes, not entries: a body can be a 1,000-row page or a long series
         self._entries: TLRUCache[Key, _Stored] = TLRUCache(
-            maxsize=maxsize, ttu=lambda _key, stored, _now: stored.until, timer=clock
+            maxsize=max_bytes,
+            ttu=lambda _key, stored, _now: stored.until,
+            timer=clock,
+            getsizeof=lambda stored: len(stored.body) + _OVERHEAD,
         )
 
     def get(self, key: Key) -> Response | None:
@@ -95,7 +105,9 @@ class ResponseCache:
         if response.status_code != 200 or response.background is not None or fresh_for <= 0:
             return
         body = getattr(response, "body", None)
-        if not isinstance(body, bytes):  # a streamed body: nothing to keep
+        if not isinstance(body, bytes) or len(body) > self._max_body:  # streamed, or too big to hold
+            return
+        if any(name.lower() == b"set-cookie" for name, _ in response.raw_headers):  # one client's
             return
         until = self._clock() + min(fresh_for, 1.0)
         self._entries[key] = _Stored(response.status_code, body, tuple(response.raw_headers), until)
@@ -110,18 +122,19 @@ def microcached(handler: Handler) -> Handler:
         keys = getattr(request.app.state, "keys", None)
         if responses is None or keys is None or keys.required(request) or request.method != "GET":
             return await handler(request)
-        tables = served(request.app.state.tables)  # a rebuild's switch is a new key at once
-        second = int(responses.wall())
-        key = (request.scope["path"], request.scope.get("query_string", b""), second, tables)
+        # read once: the route answers as of this second and these tables (api.deps.get_now, get_tables)
+        pinned = Pinned(int(responses.wall()), served(request.app.state.tables))
+        key = (request.scope["path"], request.scope.get("query_string", b""), pinned.second, pinned.tables)
         hit = responses.get(key)
         if hit is not None:
             return hit
         computed = Computed()
-        token = COMPUTED.set(computed)
+        tokens = COMPUTED.set(computed), PINNED.set(pinned)
         try:
             response = await handler(request)
         finally:
-            COMPUTED.reset(token)
+            COMPUTED.reset(tokens[0])
+            PINNED.reset(tokens[1])
         if computed.fresh_for is not None:
             responses.put(key, response, computed.fresh_for)
         return response
