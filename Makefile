@@ -81,6 +81,7 @@ bench: setup ## Every benchmark, on a fresh stack in .run/bench (stops the demo 
 	@$(BENCH) $(BIN)/python -m bench.api_load --seconds $(BENCH_API_S)
 	@$(BENCH) $(BIN)/rta down
 	@$(BIN)/python -m bench.startup $(if $(filter 1,$(BENCH_COLD)),--cold,--no-cold)
+	@$(BIN)/python -m bench.api_cost  # in process, no engines
 	@$(BIN)/python -m bench.report
 
 lint: setup ## ruff + mypy

@@ -377,6 +377,16 @@ def others(found: dict[str, Results]) -> list[str]:
             f"{worst['cpu_us_per_request']} µs on a metric route; p99 up to "
             f"{max(r['p99_ms'] for r in latency.values())} ms."
         )
+    if cost := found.get("api-cost"):
+        routes = [r for r in cost["routes"] if r["route"].startswith("/metrics/")]
+        if routes:
+            lines.append(
+                "- **API, in process** (`python -m bench.api_cost`), CPU per cached metric answer: "
+                f"{min(r['computed_us'] for r in routes):.0f}–{max(r['computed_us'] for r in routes):.0f} µs "
+                "computed from the query cache, "
+                f"{min(r['response_cache_us'] for r in routes):.0f}–"
+                f"{max(r['response_cache_us'] for r in routes):.0f} µs answered whole by the response cache."
+            )
     return lines
 
 

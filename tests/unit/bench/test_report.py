@@ -165,3 +165,15 @@ def test_a_rate_with_no_answer_shows_no_latency_rather_than_nan() -> None:
     assert "nan" not in text
     assert "active-users (minute): 0/s answered, p99 – ms" in text
     assert "| – / – / – |" in text
+
+
+def test_the_in_process_api_cost_shows_both_paths_for_the_metric_routes() -> None:
+    cost = {
+        "routes": [
+            {"route": "/health", "computed_us": 90.0, "response_cache_us": 91.0},
+            {"route": "/metrics/revenue?from=-1h", "computed_us": 1276.5, "response_cache_us": 117.0},
+            {"route": "/metrics/active-users?from=-15m", "computed_us": 762.6, "response_cache_us": 104.0},
+        ]
+    }
+    text = render({"api-cost": cost}, datetime(2026, 12, 2, tzinfo=UTC), "m", "c")
+    assert "763–1276 µs computed from the query cache, 104–117 µs answered whole" in text
